@@ -1,0 +1,56 @@
+// quantscope-cli: the command-line entry point. Links model/ and engine/, never Qt.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "app/cli/args.h"
+#include "app/cli/commands.h"
+
+namespace {
+
+// One row per subcommand; a new subcommand adds its row here and its cmd_*.cpp file.
+constexpr qs::cli::Command kCommands[] = {
+    {"inspect", "inspect MODEL [--json]", qs::cli::cmdInspect},
+};
+
+void printUsage(std::FILE* out) {
+    std::fprintf(out, "usage: quantscope-cli COMMAND [ARGS]\n\ncommands:\n");
+    for (const auto& c : kCommands) std::fprintf(out, "  %s\n", c.synopsis);
+    std::fprintf(out,
+                 "\nexit status: 0 success, 1 usage error, 2 bad input (one 'error: ...' line on "
+                 "stderr)\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        printUsage(stderr);
+        return qs::cli::kExitUsage;
+    }
+    const std::string name = argv[1];
+    if (name == "--help" || name == "-h" || name == "help") {
+        printUsage(stdout);
+        return qs::cli::kExitOk;
+    }
+    if (name == "--version") {
+        std::printf("quantscope-cli 0.1.0\n");
+        return qs::cli::kExitOk;
+    }
+    const std::vector<std::string> args(argv + 2, argv + argc);
+    for (const auto& c : kCommands) {
+        if (name != c.name) continue;
+        // Library code reports errors as values; this guard only turns an unexpected
+        // std::bad_alloc or similar into the documented one-line error instead of an abort.
+        try {
+            return c.run(args);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "error: %s\n", e.what());
+            return qs::cli::kExitBadInput;
+        }
+    }
+    std::fprintf(stderr, "error: unknown command '%s' (see quantscope-cli --help)\n", name.c_str());
+    return qs::cli::kExitUsage;
+}
