@@ -2,7 +2,8 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <format>
+
+#include "model/str_format.h"
 
 namespace qs::model {
 
@@ -48,31 +49,31 @@ std::string formatQuantization(const Quantization& q) {
         zp = *zlo == *zhi ? std::to_string(*zlo)
                           : "[" + std::to_string(*zlo) + ".." + std::to_string(*zhi) + "]";
     }
-    return std::format("{} ch (axis {}), s=[{}..{}] zp={}", q.scales.size(), q.quantized_dimension,
+    return strFormat("{} ch (axis {}), s=[{}..{}] zp={}", q.scales.size(), q.quantized_dimension,
                        shortFloat(*lo), shortFloat(*hi), zp);
 }
 
 std::string formatKeyOptions(const Operator& op) {
     const auto padding = [](Padding p) { return std::string(paddingName(p)); };
     if (const auto* o = op.opts<Conv2DOptions>()) {
-        std::string s = std::format("s{}x{} {}", o->stride_h, o->stride_w, padding(o->padding));
+        std::string s = strFormat("s{}x{} {}", o->stride_h, o->stride_w, padding(o->padding));
         if (o->dilation_h_factor != 1 || o->dilation_w_factor != 1)
-            s += std::format(" d{}x{}", o->dilation_h_factor, o->dilation_w_factor);
+            s += strFormat(" d{}x{}", o->dilation_h_factor, o->dilation_w_factor);
         return withActivation(std::move(s), o->fused_activation_function);
     }
     if (const auto* o = op.opts<DepthwiseConv2DOptions>()) {
-        std::string s = std::format("s{}x{} {}", o->stride_h, o->stride_w, padding(o->padding));
-        if (o->depth_multiplier > 1) s += std::format(" dm{}", o->depth_multiplier);
+        std::string s = strFormat("s{}x{} {}", o->stride_h, o->stride_w, padding(o->padding));
+        if (o->depth_multiplier > 1) s += strFormat(" dm{}", o->depth_multiplier);
         if (o->dilation_h_factor != 1 || o->dilation_w_factor != 1)
-            s += std::format(" d{}x{}", o->dilation_h_factor, o->dilation_w_factor);
+            s += strFormat(" d{}x{}", o->dilation_h_factor, o->dilation_w_factor);
         return withActivation(std::move(s), o->fused_activation_function);
     }
     if (const auto* o = op.opts<TransposeConvOptions>()) {
-        return withActivation(std::format("s{}x{} {}", o->stride_h, o->stride_w, padding(o->padding)),
+        return withActivation(strFormat("s{}x{} {}", o->stride_h, o->stride_w, padding(o->padding)),
                               o->fused_activation_function);
     }
     if (const auto* o = op.opts<Pool2DOptions>()) {
-        return withActivation(std::format("{}x{} s{}x{} {}", o->filter_height, o->filter_width,
+        return withActivation(strFormat("{}x{} s{}x{} {}", o->filter_height, o->filter_width,
                                           o->stride_h, o->stride_w, padding(o->padding)),
                               o->fused_activation_function);
     }
@@ -82,7 +83,7 @@ std::string formatKeyOptions(const Operator& op) {
     if (const auto* o = op.opts<AddSubOptions>()) return withActivation("", o->fused_activation_function);
     if (const auto* o = op.opts<ActivationOptions>()) return withActivation("", o->fused_activation_function);
     if (const auto* o = op.opts<ConcatenationOptions>()) {
-        return withActivation(std::format("axis {}", o->axis), o->fused_activation_function);
+        return withActivation(strFormat("axis {}", o->axis), o->fused_activation_function);
     }
     if (const auto* o = op.opts<SoftmaxOptions>()) {
         return o->beta == 1.0f ? std::string() : "beta " + shortFloat(o->beta);
