@@ -48,6 +48,15 @@ std::string shapeString(std::span<const int32_t> shape) {
     return s + "]";
 }
 
+// Names come from the file and may hold anything; messages must stay one printable line.
+std::string oneLine(std::string s) {
+    for (char& c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7f) c = '?';
+    }
+    return s;
+}
+
 std::vector<int32_t> toVector(const FbVecI32* v) {
     if (!v) return {};
     return {v->begin(), v->end()};
@@ -107,7 +116,7 @@ private:
     }
     std::unexpected<Error> failHere(std::string what) const {
         Error e;
-        e.message = prefix() + what;
+        e.message = oneLine(prefix() + what);
         return std::unexpected(std::move(e));
     }
     std::string tensorLabel(const Subgraph& sg, int32_t t) const {
@@ -117,7 +126,7 @@ private:
     std::unexpected<Error> failTensor(int32_t index, const std::string& name,
                                       std::string what) const {
         Error e;
-        e.message = prefix() + strFormat("tensor {} \"{}\": ", index, name) + what;
+        e.message = oneLine(prefix() + strFormat("tensor {} \"{}\": ", index, name) + what);
         e.tensor_index = index;
         e.tensor_name = name;
         return std::unexpected(std::move(e));
@@ -125,13 +134,13 @@ private:
     std::unexpected<Error> failOp(int32_t op, std::string_view opName, std::string what,
                                   int32_t tensor = -1, std::string tensorName = {}) const {
         Error e;
-        e.message = prefix() + strFormat("op {} ({}): ", op, opName) + what;
+        e.message = oneLine(prefix() + strFormat("op {} ({}): ", op, opName) + what);
         e.op_index = op;
         e.tensor_index = tensor;
         e.tensor_name = std::move(tensorName);
         return std::unexpected(std::move(e));
     }
-    void warn(std::string what) { m_model.warnings.push_back(prefix() + what); }
+    void warn(std::string what) { m_model.warnings.push_back(oneLine(prefix() + what)); }
 
     // ---- container ----------------------------------------------------------------------
 

@@ -238,6 +238,12 @@ const BadCase kBadCases[] = {
              .traversal_order = {0}, .dims = {{.dense_size = 3}}};
      },
      "tensor 1 \"weights\": sparsity has 1 traversal_order entries and 1 dim_metadata entries; rank 2 + 0 block dims needs 2"},
+    {"control_characters_in_names_stay_on_one_line",
+     [](ModelSpec& m) {
+         m.main().tensors[1].name = "evil\nname\r";
+         m.buffers[1].data.resize(3);
+     },
+     "tensor 1 \"evil?name?\": buffer 1 holds 3 bytes"},
     {"no_subgraphs",
      [](ModelSpec& m) { m.subgraphs.clear(); m.signatures.clear(); },
      "model has no subgraphs"},
@@ -253,6 +259,11 @@ const BadCase kBadCases[] = {
      "bad.tflite: subgraph 1: op 0 (RELU): output 0 is tensor 5, out of range (subgraph has 2 tensors)"},
 };
 // clang-format on
+
+// Shows the case's name (not its bytes) in test names and failure output.
+void PrintTo(const BadCase& c, std::ostream* os) {
+    *os << c.name;
+}
 
 class BadModel : public ::testing::TestWithParam<BadCase> {};
 
