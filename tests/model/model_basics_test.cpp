@@ -716,6 +716,44 @@ TEST_F(FileErrors, TinyFile) {
         << r.error().message;
 }
 
+TEST_F(FileErrors, ModelOver2GBWithDataPastTheFlatBuffer) {
+    // The >2 GB layout: the FlatBuffer stays small, Buffer.offset points past 2^31 into the
+    // file. A sparse file keeps this cheap; only the mapped pages that are read get touched.
+    constexpr uint64_t kOffset = uint64_t{3} << 30;
+    ModelSpec spec = validSpec();
+    const std::vector<uint8_t> weights = spec.buffers[1].data;
+    spec.buffers[1].external = true;
+    spec.buffers[1].offset = kOffset;
+    const auto bytes = serialize(spec);
+    const fs::path path = tmp / "big.tflite";
+    std::ofstream(path, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()),
+               static_cast<std::streamsize>(bytes.size()));
+    fs::resize_file(path, kOffset);
+    {
+        std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(static_cast<std::streamoff>(kOffset));
+        f.write(reinterpret_cast<const char*>(weights.data()),
+                static_cast<std::streamsize>(weights.size()));
+    }
+    ASSERT_EQ(fs::file_size(path), kOffset + weights.size());
+    auto r = loadModel(path);
+    ASSERT_TRUE(r.has_value()) << r.error().message;
+    const Tensor& w = r->main().tensors[1];
+    ASSERT_EQ(w.data.size(), 12u);
+    EXPECT_EQ(static_cast<uint64_t>(w.data.data() - r->storage->bytes().data()), kOffset);
+    EXPECT_EQ(static_cast<int8_t>(w.data[11]), 12);
+
+    // One byte short of the data: bounds-checked against the file size.
+    fs::resize_file(path, kOffset + weights.size() - 1);
+    auto cut = loadModel(path);
+    ASSERT_FALSE(cut);
+    EXPECT_NE(cut.error().message.find("buffer 1: offset 3221225472 + size 12 is beyond the end of "
+                                       "the file (3221225483 bytes)"),
+              std::string::npos)
+        << cut.error().message;
+}
+
 TEST_F(FileErrors, WrittenModelLoadsFromDisk) {
     const auto bytes = serialize(validSpec());
     std::ofstream(tmp / "ok.tflite", std::ios::binary)
