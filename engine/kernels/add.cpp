@@ -1,0 +1,215 @@
+// ADD (int8, uint8, int16, float32, int32) with NumPy broadcasting, after TFLM's
+// tensorflow/lite/micro/kernels/add_common.cc (parameters) and
+// tensorflow/lite/kernels/internal/reference/integer_ops/add.h / reference/add.h (math).
+#include "model/str_format.h"
+
+#include "engine/kernels/common.h"
+
+namespace qs::engine::kernels {
+
+namespace {
+
+using model::DType;
+
+// Field names follow tflite::ArithmeticParams.
+struct AddParams {
+    int32_t left_shift = 20;
+    int32_t input1_offset = 0, input2_offset = 0, output_offset = 0;
+    int32_t input1_multiplier = 0, input2_multiplier = 0, output_multiplier = 0;
+    int32_t input1_shift = 0, input2_shift = 0, output_shift = 0;
+    int32_t quantized_activation_min = 0, quantized_activation_max = 0;
+    float float_activation_min = 0.0f, float_activation_max = 0.0f;
+    RequantRule rule = RequantRule::DoubleRounding;
+};
+
+// Element index maps of a broadcast: for each output element, the flat index into each input.
+struct Broadcast {
+    std::vector<int32_t> out_shape;
+    bool same = true;  // both inputs already have the output shape
+    std::vector<int64_t> stride1, stride2, out_dims;
+};
+
+Result<Broadcast> makeBroadcast(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
+    Broadcast bc;
+    const size_t r = std::max(a.size(), b.size());
+    bc.out_shape.resize(r);
+    std::vector<int32_t> ea(r, 1), eb(r, 1);
+    std::copy(a.begin(), a.end(), ea.begin() + static_cast<std::ptrdiff_t>(r - a.size()));
+    std::copy(b.begin(), b.end(), eb.begin() + static_cast<std::ptrdiff_t>(r - b.size()));
+    for (size_t i = 0; i < r; ++i) {
+        if (ea[i] != eb[i] && ea[i] != 1 && eb[i] != 1)
+            return fail(
+                strFormat("shapes [{}] and [{}] do not broadcast", shapeString(a), shapeString(b)));
+        bc.out_shape[i] = ea[i] == 1 ? eb[i] : ea[i];
+    }
+    bc.same = a == b;
+    bc.stride1.assign(r, 0);
+    bc.stride2.assign(r, 0);
+    int64_t s1 = 1, s2 = 1;
+    for (size_t i = r; i-- > 0;) {
+        bc.stride1[i] = ea[i] == 1 ? 0 : s1;
+        bc.stride2[i] = eb[i] == 1 ? 0 : s2;
+        s1 *= ea[i];
+        s2 *= eb[i];
+    }
+    bc.out_dims.assign(bc.out_shape.begin(), bc.out_shape.end());
+    return bc;
+}
+
+// Calls f(out_index, index1, index2) for every output element in row-major order.
+template <class F>
+void forEachBroadcast(const Broadcast& bc, F&& f) {
+    const int64_t n = shapeElements(bc.out_shape);
+    if (bc.same) {
+        for (int64_t i = 0; i < n; ++i) f(i, i, i);
+        return;
+    }
+    const size_t r = bc.out_dims.size();
+    std::vector<int64_t> idx(r, 0);
+    int64_t i1 = 0, i2 = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        f(i, i1, i2);
+        for (size_t d = r; d-- > 0;) {
+            ++idx[d];
+            i1 += bc.stride1[d];
+            i2 += bc.stride2[d];
+            if (idx[d] < bc.out_dims[d]) break;
+            i1 -= bc.stride1[d] * idx[d];
+            i2 -= bc.stride2[d] * idx[d];
+            idx[d] = 0;
+        }
+    }
+}
+
+// reference/integer_ops/add.h AddElementwise: both inputs are shifted left by 20 (int16: 15)
+// bits, scaled to the larger input scale with a multiplier < 1, summed, then scaled to the
+// output. With 8-bit inputs |input + offset| <= 255 < 2^8, so the shifted value is below
+// 2^28 and the sum of two scaled values below 2^29: no int32 overflow. For int16 the 15-bit
+// shift keeps |x| < 2^16 * 2^15 = 2^31 when the zero point is 0 (TFLM requires it).
+template <class T, RequantRule R>
+void addQuantized(const AddParams& p, const Broadcast& bc, const T* a, const T* b, T* out) {
+    forEachBroadcast(bc, [&](int64_t i, int64_t i1, int64_t i2) {
+        const int32_t x1 = (p.input1_offset + a[i1]) * (1 << p.left_shift);
+        const int32_t x2 = (p.input2_offset + b[i2]) * (1 << p.left_shift);
+        const int32_t s1 = requantize<R>(x1, p.input1_multiplier, p.input1_shift);
+        const int32_t s2 = requantize<R>(x2, p.input2_multiplier, p.input2_shift);
+        const int32_t raw =
+            requantize<R>(s1 + s2, p.output_multiplier, p.output_shift) + p.output_offset;
+        out[i] =
+            static_cast<T>(std::clamp(raw, p.quantized_activation_min, p.quantized_activation_max));
+    });
+}
+
+class AddKernel final : public Kernel {
+public:
+    Result<void> prepare(PrepareContext& ctx) override {
+        const TensorInfo* in1 = ctx.input(0);
+        const TensorInfo* in2 = ctx.input(1);
+        if (!in1 || !in2 || ctx.numOutputs() < 1) return ctx.fail("needs two inputs");
+        const auto* o = ctx.options<model::AddSubOptions>();
+        const auto act = o ? o->fused_activation_function : model::Activation::None;
+        TensorInfo& output = ctx.output(0);
+        m_type = in1->dtype;
+        if (in2->dtype != m_type || output.dtype != m_type)
+            return ctx.fail("input and output types differ");
+        auto bc = makeBroadcast(in1->shape, in2->shape);
+        if (!bc) return ctx.fail(bc.error().message);
+        m_bc = std::move(*bc);
+        output.shape = m_bc.out_shape;
+        auto& p = m_params;
+        if (m_type == DType::Float32) {
+            auto r = activationRangeFloat(act);
+            p.float_activation_min = r.min;
+            p.float_activation_max = r.max;
+        } else if (m_type == DType::Int32) {
+        } else if (isQuantizedInt(m_type)) {
+            if (!in1->quant->isQuantized() || !in2->quant->isQuantized() ||
+                !output.quant->isQuantized())
+                return ctx.fail("quantized ADD needs scales on both inputs and the output");
+            p.input1_offset = -in1->zeroPoint();
+            p.input2_offset = -in2->zeroPoint();
+            p.output_offset = output.zeroPoint();
+            p.left_shift = m_type == DType::Int16 ? 15 : 20;
+            const double twice_max =
+                2.0 * static_cast<double>(std::max(in1->scale(), in2->scale()));
+            const double real1 = static_cast<double>(in1->scale()) / twice_max;
+            const double real2 = static_cast<double>(in2->scale()) / twice_max;
+            const double real_out =
+                twice_max / ((1 << p.left_shift) * static_cast<double>(output.scale()));
+            const auto q1 = quantizeMultiplierFor(ctx.profile(), real1);
+            const auto q2 = quantizeMultiplierFor(ctx.profile(), real2);
+            const auto qo = quantizeMultiplierFor(ctx.profile(), real_out);
+            p.input1_multiplier = q1.multiplier, p.input1_shift = q1.shift;
+            p.input2_multiplier = q2.multiplier, p.input2_shift = q2.shift;
+            p.output_multiplier = qo.multiplier, p.output_shift = qo.shift;
+            auto r = activationRangeQuantized(act, m_type, output.scale(), output.zeroPoint());
+            p.quantized_activation_min = r.min;
+            p.quantized_activation_max = r.max;
+            p.rule = ctx.rule(m_type);
+        } else {
+            return ctx.fail(strFormat("type {} is not supported", model::dtypeName(m_type)));
+        }
+        return {};
+    }
+
+    void eval(EvalContext& ctx) override {
+        const TensorValue& a = ctx.input(0);
+        const TensorValue& b = ctx.input(1);
+        TensorValue& o = ctx.output(0);
+        switch (m_type) {
+            case DType::Float32: {
+                const float* x = in<float>(a);
+                const float* y = in<float>(b);
+                float* z = out<float>(o);
+                const FloatRange range{m_params.float_activation_min,
+                                       m_params.float_activation_max};
+                forEachBroadcast(m_bc, [&](int64_t i, int64_t i1, int64_t i2) {
+                    z[i] = clampF(x[i1] + y[i2], range);
+                });
+                break;
+            }
+            case DType::Int32: {
+                const int32_t* x = in<int32_t>(a);
+                const int32_t* y = in<int32_t>(b);
+                int32_t* z = out<int32_t>(o);
+                forEachBroadcast(m_bc, [&](int64_t i, int64_t i1, int64_t i2) {
+                    z[i] = static_cast<int32_t>(static_cast<uint32_t>(x[i1]) +
+                                                static_cast<uint32_t>(y[i2]));
+                });
+                break;
+            }
+            case DType::Int8:
+                run<int8_t>(a, b, o);
+                break;
+            case DType::UInt8:
+                run<uint8_t>(a, b, o);
+                break;
+            case DType::Int16:
+                run<int16_t>(a, b, o);
+                break;
+            default:
+                break;
+        }
+    }
+
+private:
+    template <class T>
+    void run(const TensorValue& a, const TensorValue& b, TensorValue& o) {
+        withRule(m_params.rule, [&](auto r) {
+            addQuantized<T, decltype(r)::value>(m_params, m_bc, in<T>(a), in<T>(b), out<T>(o));
+        });
+    }
+
+    AddParams m_params;
+    Broadcast m_bc;
+    DType m_type = DType::Float32;
+};
+
+}  // namespace
+}  // namespace qs::engine::kernels
+
+namespace qs::engine {
+void registerKernels_add(KernelRegistry& r) {
+    r.add(model::BuiltinOp::ADD, &makeKernel<kernels::AddKernel>);
+}
+}  // namespace qs::engine

@@ -1,0 +1,34 @@
+// Integer GEMM for the fast CONV_2D / FULLY_CONNECTED paths. Operands are 16-bit values that
+// already include their zero-point offsets ((x + input_offset), (w + weights_offset), both in
+// [-255, 255]), so a product is at most 255^2 and int32 accumulation is exact for any depth
+// below 2^31 / 255^2 = 33025 (checked by callers). Padding entries are 0, which is exactly
+// the reference kernels' "skip the tap" behaviour.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace qs::engine::kernels {
+
+// Weights (n rows of k values) packed for gemmS16: blocks of 16 output channels, and inside
+// a block, for each pair of depth positions, 16 channels x 2 values (int16).
+struct PackedWeightsS16 {
+    int32_t n = 0;         // output channels
+    int32_t k = 0;         // depth
+    int32_t k_pairs = 0;   // ceil(k / 2)
+    int32_t n_blocks = 0;  // ceil(n / 16)
+    std::vector<int16_t> data;
+};
+// rows[i * k + j] + offset, for int8 or uint8 weights.
+PackedWeightsS16 packWeightsS16(const int8_t* rows, int32_t n, int32_t k, int32_t offset);
+PackedWeightsS16 packWeightsS16(const uint8_t* rows, int32_t n, int32_t k, int32_t offset);
+
+// C[r * ldc + j] = sum_d A[r * lda + d] * W[j][d] for r < m, j < n_blocks * 16.
+// A rows hold k values (lda >= 2 * k_pairs; entries k..2*k_pairs-1 must be 0).
+void gemmS16(const int16_t* a, int32_t m, int32_t lda, const PackedWeightsS16& w, int32_t* c,
+             int32_t ldc);
+
+// True when the AVX2 microkernel is in use (for benchmarks and reports).
+bool gemmUsesAvx2();
+
+}  // namespace qs::engine::kernels

@@ -1,0 +1,14 @@
+// Every kernel family, one line each. A family is a .cpp in engine/kernels/ that defines
+// `void registerKernels_<name>(KernelRegistry&)`.
+// clang-format off
+#define QS_KERNEL_FAMILIES(QS_KERNEL_FAMILY) \
+    QS_KERNEL_FAMILY(conv)                   \
+    QS_KERNEL_FAMILY(depthwise_conv)         \
+    QS_KERNEL_FAMILY(fully_connected)        \
+    QS_KERNEL_FAMILY(pooling)                \
+    QS_KERNEL_FAMILY(add)                    \
+    QS_KERNEL_FAMILY(softmax)                \
+    QS_KERNEL_FAMILY(reduce)                 \
+    QS_KERNEL_FAMILY(shape_ops)              \
+    QS_KERNEL_FAMILY(quantize)
+// clang-format on

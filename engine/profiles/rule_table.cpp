@@ -1,0 +1,129 @@
+#include "engine/profiles/rule_table.h"
+
+#include <array>
+
+namespace qs::engine {
+
+namespace {
+
+using model::BuiltinOp;
+using P = RoundingProfile;
+using R = RequantRule;
+
+constexpr std::string_view kTflmConv =
+    "tensorflow/tflite-micro:tensorflow/lite/kernels/internal/reference/integer_ops/conv.h";
+constexpr std::string_view kTflmDw =
+    "tensorflow/tflite-micro:tensorflow/lite/kernels/internal/reference/integer_ops/"
+    "depthwise_conv.h";
+constexpr std::string_view kTflmFc =
+    "tensorflow/tflite-micro:tensorflow/lite/kernels/internal/reference/integer_ops/"
+    "fully_connected.h";
+constexpr std::string_view kTflmAdd =
+    "tensorflow/tflite-micro:tensorflow/lite/kernels/internal/reference/integer_ops/add.h";
+constexpr std::string_view kTflmPool =
+    "tensorflow/tflite-micro:tensorflow/lite/kernels/internal/reference/integer_ops/pooling.h";
+constexpr std::string_view kTflmSoftmax =
+    "tensorflow/tflite-micro:tensorflow/lite/kernels/internal/reference/softmax.h";
+constexpr std::string_view kTflmMean =
+    "tensorflow/tflite-micro:tensorflow/lite/kernels/internal/reference/reduce.h";
+constexpr std::string_view kTflmQuant =
+    "tensorflow/tflite-micro:tensorflow/lite/kernels/internal/reference/quantize.h + requantize.h";
+constexpr std::string_view kRuy =
+    "google/ruy:ruy/kernel_x86.h (+ tensorflow/lite/kernels/cpu_backend_gemm_ruy.h)";
+constexpr std::string_view kTfDw =
+    "tensorflow/tensorflow:tensorflow/lite/kernels/internal/optimized/integer_ops/depthwise_conv.h";
+constexpr std::string_view kTfAdd =
+    "tensorflow/tensorflow:tensorflow/lite/kernels/internal/optimized/integer_ops/add.h";
+constexpr std::string_view kTfSoftmax =
+    "tensorflow/tensorflow:tensorflow/lite/kernels/internal/optimized/optimized_ops.h (Softmax "
+    "LUT)";
+constexpr std::string_view kTfPool =
+    "tensorflow/tensorflow:tensorflow/lite/kernels/internal/optimized/integer_ops/pooling.h";
+constexpr std::string_view kTfMean = "tensorflow/tensorflow:tensorflow/lite/kernels/reduce.cc";
+constexpr std::string_view kXnn =
+    "google/XNNPACK via tensorflow/lite/delegates/xnnpack/xnnpack_delegate.cc";
+
+// clang-format off
+constexpr RuleEntry kRules[] = {
+    // reference: TFLM's portable kernels, default (double-rounding) build.
+    {P::Reference, BuiltinOp::CONV_2D, "*", R::DoubleRounding, kTflmConv, "int16x8: int64 accumulator, 16-bit reduced multiplier (common.cc)"},
+    {P::Reference, BuiltinOp::DEPTHWISE_CONV_2D, "*", R::DoubleRounding, kTflmDw, ""},
+    {P::Reference, BuiltinOp::FULLY_CONNECTED, "*", R::DoubleRounding, kTflmFc, ""},
+    {P::Reference, BuiltinOp::ADD, "*", R::DoubleRounding, kTflmAdd, "inputs << 20 (int16: << 15), per-input multipliers, output multiplier"},
+    {P::Reference, BuiltinOp::AVERAGE_POOL_2D, "*", R::DoubleRounding, kTflmPool, "sum / count rounded half away from zero; no multiplier"},
+    {P::Reference, BuiltinOp::SOFTMAX, "*", R::DoubleRounding, kTflmSoftmax, "gemmlowp fixed-point exp and reciprocal"},
+    {P::Reference, BuiltinOp::MEAN, "*", R::DoubleRounding, kTflmMean, "4-D over H,W: sum(x - zp_in) * ((m << k) / n) requantized once (integer_ops/mean.h); else float mean"},
+    {P::Reference, BuiltinOp::QUANTIZE, "*", R::DoubleRounding, kTflmQuant, "float input: round(x / scale) + zp; integer input: requantize"},
+    // single-rounding: the same kernels built with TFLITE_SINGLE_ROUNDING=1.
+    {P::SingleRounding, BuiltinOp::CONV_2D, "*", R::SingleRounding, kTflmConv, ""},
+    {P::SingleRounding, BuiltinOp::DEPTHWISE_CONV_2D, "*", R::SingleRounding, kTflmDw, ""},
+    {P::SingleRounding, BuiltinOp::FULLY_CONNECTED, "*", R::SingleRounding, kTflmFc, ""},
+    {P::SingleRounding, BuiltinOp::ADD, "*", R::SingleRounding, kTflmAdd, ""},
+    {P::SingleRounding, BuiltinOp::SOFTMAX, "*", R::SingleRounding, kTflmSoftmax, "input-beta multiplier single-rounded; exp/reciprocal unchanged"},
+    {P::SingleRounding, BuiltinOp::MEAN, "*", R::SingleRounding, kTflmMean, "as reference, single-rounded"},
+    // builtin: TFLite's optimized CPU kernels, XNNPACK off; 8-bit GEMMs via ruy.
+    {P::Builtin, BuiltinOp::CONV_2D, "int8", R::RuyX86, kRuy, "im2col + ruy GEMM"},
+    {P::Builtin, BuiltinOp::CONV_2D, "uint8", R::RuyX86, kRuy, "im2col + ruy GEMM"},
+    {P::Builtin, BuiltinOp::CONV_2D, "int16", R::DoubleRounding, kTflmConv, "int16x8 runs the reference kernel"},
+    {P::Builtin, BuiltinOp::FULLY_CONNECTED, "int8", R::RuyX86, kRuy, "ruy GEMM"},
+    {P::Builtin, BuiltinOp::FULLY_CONNECTED, "uint8", R::RuyX86, kRuy, "ruy GEMM"},
+    {P::Builtin, BuiltinOp::FULLY_CONNECTED, "int16", R::DoubleRounding, kTflmFc, "int16x8 runs the reference kernel"},
+    {P::Builtin, BuiltinOp::BATCH_MATMUL, "int8", R::RuyX86, kRuy, "ruy GEMM"},
+    {P::Builtin, BuiltinOp::DEPTHWISE_CONV_2D, "*", R::DoubleRounding, kTfDw, "TFLite's own depthwise loops"},
+    {P::Builtin, BuiltinOp::ADD, "*", R::DoubleRounding, kTfAdd, ""},
+    {P::Builtin, BuiltinOp::AVERAGE_POOL_2D, "*", R::DoubleRounding, kTfPool, "sum / count rounded half away from zero"},
+    {P::Builtin, BuiltinOp::SOFTMAX, "*", R::DoubleRounding, kTfSoftmax, "float exp LUT of 256 entries, float sum, round(p / out_scale) + zp"},
+    {P::Builtin, BuiltinOp::MEAN, "*", R::DoubleRounding, kTfMean, "int8/uint8 4-D over H,W: integer sum * multiplier; else float mean"},
+    // xnnpack: LiteRT + XNNPACK; on the conformance int8 models it equals single rounding.
+    {P::Xnnpack, BuiltinOp::CONV_2D, "*", R::SingleRounding, kXnn, "matches tflm_single_rounding on the golden data"},
+    {P::Xnnpack, BuiltinOp::DEPTHWISE_CONV_2D, "*", R::SingleRounding, kXnn, "matches tflm_single_rounding on the golden data"},
+    {P::Xnnpack, BuiltinOp::FULLY_CONNECTED, "*", R::SingleRounding, kXnn, "matches tflm_single_rounding on the golden data"},
+    {P::Xnnpack, BuiltinOp::ADD, "*", R::SingleRounding, kXnn, "KNOWN GAP: XNNPACK derives its own ADD parameters (qs8-vadd); modelled as single rounding"},
+    {P::Xnnpack, BuiltinOp::ADD, "int16", R::DoubleRounding, kTflmAdd, "XNNPACK takes no int16 ADD: TFLite builtin (double rounding)"},
+    {P::Xnnpack, BuiltinOp::SOFTMAX, "*", R::DoubleRounding, kTfSoftmax, "XNNPACK takes no quantized softmax: TFLite builtin LUT"},
+};
+// clang-format on
+
+bool dtypeMatches(std::string_view pattern, model::DType t) {
+    if (pattern == "*") return true;
+    switch (t) {
+        case model::DType::Int8:
+            return pattern == "int8";
+        case model::DType::UInt8:
+            return pattern == "uint8";
+        case model::DType::Int16:
+            return pattern == "int16";
+        case model::DType::Float32:
+            return pattern == "float32";
+        default:
+            return false;
+    }
+}
+
+}  // namespace
+
+std::span<const RuleEntry> ruleTable() {
+    return kRules;
+}
+
+const RuleEntry* findRule(RoundingProfile profile, model::BuiltinOp op, model::DType dtype) {
+    for (const auto& r : kRules)
+        if (r.profile == profile && r.op == op && r.dtype != "*" && dtypeMatches(r.dtype, dtype))
+            return &r;
+    for (const auto& r : kRules)
+        if (r.profile == profile && r.op == op && r.dtype == "*") return &r;
+    return nullptr;
+}
+
+RequantRule requantRuleFor(RoundingProfile profile, model::BuiltinOp op, model::DType dtype) {
+    if (const auto* r = findRule(profile, op, dtype)) return r->rule;
+    switch (profile) {
+        case RoundingProfile::SingleRounding:
+        case RoundingProfile::Xnnpack:
+            return RequantRule::SingleRounding;
+        default:
+            return RequantRule::DoubleRounding;
+    }
+}
+
+}  // namespace qs::engine
