@@ -39,6 +39,9 @@ struct Case {
     std::string oracle;
 };
 
+// Readable test parameters in gtest/ctest output.
+void PrintTo(const Case& c, std::ostream* os) { *os << c.model << " x " << c.oracle; }
+
 struct Expectation {
     const char* model;
     const char* oracle;
