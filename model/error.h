@@ -20,7 +20,9 @@ template <class T>
 using Result = std::expected<T, Error>;
 
 inline std::unexpected<Error> fail(std::string message) {
-    return std::unexpected(Error{std::move(message)});
+    Error error;
+    error.message = std::move(message);
+    return std::unexpected(std::move(error));
 }
 
 }  // namespace qs

@@ -1,6 +1,6 @@
 // `quantscope-cli inspect MODEL [--json]`: the ops of every subgraph in execution order.
 #include <cstdio>
-#include <format>
+#include "model/str_format.h"
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -37,7 +37,7 @@ void printTable(const Model& m) {
     for (size_t s = 0; s < m.subgraphs.size(); ++s) {
         const Subgraph& sg = m.subgraphs[s];
         std::printf("\nsubgraph %zu%s: %zu tensors, inputs [%s], outputs [%s]\n", s,
-                    sg.name.empty() ? "" : std::format(" \"{}\"", sg.name).c_str(),
+                    sg.name.empty() ? "" : qs::strFormat(" \"{}\"", sg.name).c_str(),
                     sg.tensors.size(), joinIds(sg.inputs).c_str(), joinIds(sg.outputs).c_str());
         for (const TensorId id : sg.inputs) {
             const auto& t = sg.tensor(id);
@@ -88,20 +88,24 @@ nlohmann::ordered_json toJson(const Model& m) {
                 {"is_constant", t.isConstant()},
             });
         }
+        const auto ids = [](const std::vector<TensorId>& v) {
+            std::vector<int32_t> out;
+            for (const auto id : v) out.push_back(id.value);
+            return out;
+        };
         ordered_json ops = ordered_json::array();
         for (size_t i = 0; i < sg.operators.size(); ++i) {
             const auto& op = sg.operators[i];
-            const auto ids = [](const std::vector<TensorId>& v) {
-                std::vector<int32_t> out;
-                for (const auto id : v) out.push_back(id.value);
-                return out;
-            };
             ops.push_back({{"index", i},
                            {"opcode", op.name()},
                            {"inputs", ids(op.inputs)},
                            {"outputs", ids(op.outputs)}});
         }
-        subgraphs.push_back({{"name", sg.name}, {"tensors", tensors}, {"operators", ops}});
+        subgraphs.push_back({{"name", sg.name},
+                             {"inputs", ids(sg.inputs)},
+                             {"outputs", ids(sg.outputs)},
+                             {"tensors", tensors},
+                             {"operators", ops}});
     }
     return {{"subgraphs", subgraphs}};
 }
@@ -112,7 +116,7 @@ int cmdInspect(std::span<const std::string> argv) {
     const auto args = Args::parse(argv, ArgSpec{.flags = {"--json"}});
     if (!args) return reportError(args.error(), kExitUsage);
     if (args->positional().size() != 1) {
-        return reportError(Error{"usage: quantscope-cli inspect MODEL [--json]"}, kExitUsage);
+        return reportError(fail("usage: quantscope-cli inspect MODEL [--json]").error(), kExitUsage);
     }
     const auto loaded = model::loadModel(args->positional()[0]);
     if (!loaded) return reportError(loaded.error(), kExitBadInput);

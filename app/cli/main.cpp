@@ -13,6 +13,7 @@ namespace {
 // One row per subcommand; a new subcommand adds its row here and its cmd_*.cpp file.
 constexpr qs::cli::Command kCommands[] = {
     {"inspect", "inspect MODEL [--json]", qs::cli::cmdInspect},
+    {"run", "run MODEL [--input NAME|INDEX=FILE.npy]... [--seed N] [--profile reference|single-rounding|xnnpack|builtin] [--plain] --dump DIR [--benchmark N]", qs::cli::cmdRun},
 };
 
 void printUsage(std::FILE* out) {

@@ -94,4 +94,31 @@ inline std::filesystem::path firstIndexedOracle(const std::filesystem::path& mod
     return {};
 }
 
+// The dtype ("int8", "float32", ...) and shape in a .npy file's header; empty dtype when the
+// file cannot be read. Enough for tests that check inputs against a model's input tensors.
+struct NpyHeader {
+    std::string dtype;
+    std::vector<int> shape;
+};
+inline NpyHeader readNpyHeader(const std::filesystem::path& path) {
+    NpyHeader h;
+    std::ifstream in(path, std::ios::binary);
+    std::string head(512, '\0');
+    in.read(head.data(), static_cast<std::streamsize>(head.size()));
+    head.resize(static_cast<size_t>(in.gcount()));
+    const auto descr = head.find("'descr': '");
+    const auto shape = head.find("'shape': (");
+    if (head.rfind("\x93NUMPY", 0) != 0 || descr == std::string::npos || shape == std::string::npos)
+        return h;
+    const std::string code = head.substr(descr + 10, head.find('\'', descr + 10) - descr - 10);
+    static const std::pair<const char*, const char*> kNames[] = {
+        {"|i1", "int8"}, {"|u1", "uint8"}, {"<i2", "int16"}, {"<i4", "int32"}, {"<i8", "int64"},
+        {"<f2", "float16"}, {"<f4", "float32"}, {"<f8", "float64"}, {"|b1", "bool"}};
+    for (const auto& [c, n] : kNames) {
+        if (code == c) h.dtype = n;
+    }
+    h.shape = parseList<int>(head.substr(shape + 10, head.find(')', shape) - shape - 10));
+    return h;
+}
+
 }  // namespace qs::test

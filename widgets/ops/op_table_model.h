@@ -24,8 +24,9 @@ struct OpRow {
 class OpTableModel : public QAbstractTableModel {
     Q_OBJECT
 public:
-    enum Column { Index, Type, Options, Inputs, Outputs, OutputName, Dtype, Shape, OutputQuant,
-                  WeightsQuant, ColumnCount };
+    // The long tensor names go last so the short, telling columns stay on screen.
+    enum Column { Index, Type, Options, Dtype, Shape, OutputQuant, WeightsQuant, Inputs, Outputs,
+                  OutputName, ColumnCount };
     // Sort role: the op index column sorts numerically.
     static constexpr int SortRole = Qt::UserRole + 1;
 

@@ -32,6 +32,7 @@ OpTableView::OpTableView(QWidget* parent)
     m_table->setSelectionMode(QAbstractItemView::SingleSelection);
     m_table->setAlternatingRowColors(true);
     m_table->setWordWrap(false);
+    m_table->setTextElideMode(Qt::ElideMiddle);  // converter names are long; tooltips hold them whole
     m_table->verticalHeader()->hide();
     m_table->verticalHeader()->setDefaultSectionSize(m_table->fontMetrics().height() + 6);
     m_table->horizontalHeader()->setStretchLastSection(true);
@@ -53,6 +54,10 @@ OpTableView::OpTableView(QWidget* parent)
 void OpTableView::setRows(QVector<OpRow> rows) {
     m_model->setRows(std::move(rows));
     m_table->resizeColumnsToContents();
+    // A converter's long tensor name must not widen the table past the window.
+    const int cap = 60 * m_table->fontMetrics().averageCharWidth();
+    if (m_table->columnWidth(OpTableModel::OutputName) > cap)
+        m_table->setColumnWidth(OpTableModel::OutputName, cap);
 }
 
 int OpTableView::visibleRowCount() const { return m_proxy->rowCount(); }
