@@ -150,8 +150,11 @@ public:
         const auto& input = ctx.input(0);
         auto& output = ctx.output(0);
         auto dst = output.bytes();
-        for (size_t i = 0; i < dst.size(); i += m_elem)
-            std::memcpy(dst.data() + i, m_pad_value.data(), m_elem);
+        if (m_elem == 1)
+            std::memset(dst.data(), m_pad_value[0], dst.size());
+        else
+            for (size_t i = 0; i < dst.size(); i += m_elem)
+                std::memcpy(dst.data() + i, m_pad_value.data(), m_elem);
         const auto src = input.bytes();
         const int rank = static_cast<int>(m_in_shape.size());
         if (rank == 0) {
