@@ -10,5 +10,6 @@
     QS_KERNEL_FAMILY(softmax)                \
     QS_KERNEL_FAMILY(reduce)                 \
     QS_KERNEL_FAMILY(shape_ops)              \
-    QS_KERNEL_FAMILY(quantize)
+    QS_KERNEL_FAMILY(quantize)               \
+    QS_KERNEL_FAMILY(elementwise_binary)
 // clang-format on
