@@ -1,6 +1,13 @@
 // ADD (int8, uint8, int16, float32, int32) with NumPy broadcasting, after TFLM's
 // tensorflow/lite/micro/kernels/add_common.cc (parameters) and
 // tensorflow/lite/kernels/internal/reference/integer_ops/add.h / reference/add.h (math).
+// The xnnpack profile's int8/uint8 ADD follows XNNPACK's qs8/qu8 vadd instead (see
+// XnnpackAddParams).
+#include <bit>
+#include <cmath>
+
+#include <optional>
+
 #include "model/str_format.h"
 
 #include "engine/kernels/common.h"
@@ -21,6 +28,47 @@ struct AddParams {
     float float_activation_min = 0.0f, float_activation_max = 0.0f;
     RequantRule rule = RequantRule::DoubleRounding;
 };
+
+// XNNPACK's quantized ADD (google/XNNPACK src/microparams-init.c
+// xnn_init_qs8_add_minmax_scalar_params / xnn_init_qu8_add_minmax_scalar_params, kernels
+// src/qs8-vadd/*.c and src/qu8-vadd/*.c; LiteRT's delegate hands it the tensors' float scales,
+// tensorflow/lite/delegates/xnnpack/xnnpack_delegate.cc VisitAddNode):
+//   ratio_a = float(scale_a / scale_out), ratio_b likewise (float division);
+//   e = unbiased exponent of max(|ratio_a|, |ratio_b|); shift = 20 - e (in [12, 30]);
+//   m_a = lrintf(ratio_a * 2^shift) (ties to even; the largest is in [2^20, 2^21]);
+//   bias = 2^(shift-1) - m_a * zp_a - m_b * zp_b;
+//   out = clamp(((bias + a * m_a + b * m_b) >> shift) + zp_out)   (arithmetic shift)
+// so the sum is rounded once, half toward +infinity, with 21-bit multipliers: it differs from
+// TFLite's three-multiplier form on a few elements (mobilenet_v2_quantized op 14: 2/75264).
+// The delegate only takes the ADD when each input-to-output scale ratio is in [2^-10, 2^8)
+// (CheckTensorsInputOutputScale); otherwise TFLite's builtin ADD runs (double rounding).
+struct XnnpackAddParams {
+    int32_t a_multiplier = 0, b_multiplier = 0, bias = 0, shift = 0, output_zero_point = 0;
+};
+
+// nullopt when the delegate would not take the op.
+std::optional<XnnpackAddParams> xnnpackAddParams(float scale_a, int32_t zp_a, float scale_b,
+                                                 int32_t zp_b, float scale_out, int32_t zp_out) {
+    const float ratio_a = scale_a / scale_out;
+    const float ratio_b = scale_b / scale_out;
+    for (float r : {ratio_a, ratio_b})
+        if (!(r >= 0x1p-10f && r < 0x1p8f)) return std::nullopt;
+    const float max_ratio = std::max(ratio_a, ratio_b);
+    const int32_t exponent = static_cast<int32_t>(std::bit_cast<uint32_t>(max_ratio) >> 23) - 127;
+    XnnpackAddParams x;
+    x.shift = 20 - exponent;
+    // ratio * 2^shift by adding to the exponent field (exact), then lrintf (ties to even).
+    auto scaled = [&](float r) {
+        const float v = std::bit_cast<float>(std::bit_cast<uint32_t>(r) +
+                                             (static_cast<uint32_t>(x.shift) << 23));
+        return static_cast<int32_t>(std::lrint(v));
+    };
+    x.a_multiplier = scaled(ratio_a);
+    x.b_multiplier = scaled(ratio_b);
+    x.bias = (int32_t{1} << (x.shift - 1)) - x.a_multiplier * zp_a - x.b_multiplier * zp_b;
+    x.output_zero_point = zp_out;
+    return x;
+}
 
 // Element index maps of a broadcast: for each output element, the flat index into each input.
 struct Broadcast {
@@ -100,6 +148,20 @@ void addQuantized(const AddParams& p, const Broadcast& bc, const T* a, const T* 
     });
 }
 
+// |a|, |b| <= 255 and multipliers <= 2^21, so each product is below 2^29 and the sum with the
+// bias (|bias| < 2^30 + 2^29) stays inside int32 for int8 and uint8.
+template <class T>
+void addXnnpack(const XnnpackAddParams& x, const AddParams& p, const Broadcast& bc, const T* a,
+                const T* b, T* out) {
+    forEachBroadcast(bc, [&](int64_t i, int64_t i1, int64_t i2) {
+        const int32_t acc =
+            x.bias + int32_t{a[i1]} * x.a_multiplier + int32_t{b[i2]} * x.b_multiplier;
+        const int32_t v = (acc >> x.shift) + x.output_zero_point;
+        out[i] =
+            static_cast<T>(std::clamp(v, p.quantized_activation_min, p.quantized_activation_max));
+    });
+}
+
 class AddKernel final : public Kernel {
 public:
     Result<void> prepare(PrepareContext& ctx) override {
@@ -146,6 +208,14 @@ public:
             p.quantized_activation_min = r.min;
             p.quantized_activation_max = r.max;
             p.rule = ctx.rule(m_type);
+            m_xnnpack.reset();
+            if (p.rule == RequantRule::XnnpackAdd) {
+                m_xnnpack = xnnpackAddParams(in1->scale(), in1->zeroPoint(), in2->scale(),
+                                             in2->zeroPoint(), output.scale(), output.zeroPoint());
+                // Not delegated: TFLite's builtin ADD (optimized/integer_ops/add.h), which
+                // rounds as the reference kernels do.
+                if (!m_xnnpack) p.rule = RequantRule::DoubleRounding;
+            }
         } else {
             return ctx.fail(strFormat("type {} is not supported", model::dtypeName(m_type)));
         }
@@ -195,12 +265,19 @@ public:
 private:
     template <class T>
     void run(const TensorValue& a, const TensorValue& b, TensorValue& o) {
+        if constexpr (!std::is_same_v<T, int16_t>) {
+            if (m_xnnpack) {
+                addXnnpack<T>(*m_xnnpack, m_params, m_bc, in<T>(a), in<T>(b), out<T>(o));
+                return;
+            }
+        }
         withRule(m_params.rule, [&](auto r) {
             addQuantized<T, decltype(r)::value>(m_params, m_bc, in<T>(a), in<T>(b), out<T>(o));
         });
     }
 
     AddParams m_params;
+    std::optional<XnnpackAddParams> m_xnnpack;
     Broadcast m_bc;
     DType m_type = DType::Float32;
 };

@@ -110,19 +110,27 @@ Result<void> populateChannelMultipliers(const PrepareContext& ctx, const TensorI
     shifts.resize(static_cast<size_t>(channels));
     const float in_scale = input.scale();
     const float out_scale = output.scale();
+    const RequantRule rule = ctx.rule(input.dtype);
     for (int32_t c = 0; c < channels; ++c) {
         const float fs = per_channel ? fq.scales[static_cast<size_t>(c)] : fq.scales[0];
-        double effective;
-        if (input.dtype == model::DType::UInt8)
-            effective = static_cast<double>(in_scale * fs) / static_cast<double>(out_scale);
-        else
-            effective = static_cast<double>(in_scale) * static_cast<double>(fs) /
-                        static_cast<double>(out_scale);
-        auto q = quantizeMultiplierFor(ctx.profile(), effective);
+        const auto q = convMultiplier(ctx, rule, input.dtype, in_scale, fs, out_scale);
         multipliers[static_cast<size_t>(c)] = q.multiplier;
         shifts[static_cast<size_t>(c)] = q.shift;
     }
     return {};
+}
+
+QuantizedMultiplier convMultiplier(const PrepareContext& ctx, RequantRule rule,
+                                   model::DType input_type, float in_scale, float filter_scale,
+                                   float out_scale) {
+    if (rule == RequantRule::Fp32) return xnnpackScale(in_scale, filter_scale, out_scale);
+    double effective;
+    if (input_type == model::DType::UInt8)
+        effective = static_cast<double>(in_scale * filter_scale) / static_cast<double>(out_scale);
+    else
+        effective = static_cast<double>(in_scale) * static_cast<double>(filter_scale) /
+                    static_cast<double>(out_scale);
+    return quantizeMultiplierFor(ctx.profile(), effective);
 }
 
 }  // namespace qs::engine::kernels

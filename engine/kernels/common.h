@@ -75,9 +75,16 @@ bool isQuantizedInt(model::DType t);  // INT8, UINT8, INT16
 // effective = double(input_scale) * double(filter_scale[c]) / double(output_scale).
 // uint8 (legacy, per-tensor) uses float(input_scale * filter_scale) as TFLite's
 // GetQuantizedConvolutionMultipler does.
+// Under RequantRule::Fp32 (the xnnpack profile) the multipliers are XNNPACK's float scales
+// instead (xnnpackScale in profiles/requantize.h), shifts 0.
 Result<void> populateChannelMultipliers(const PrepareContext& ctx, const TensorInfo& input,
                                         const TensorInfo& filter, const TensorInfo& output,
                                         int32_t channels, std::vector<int32_t>& multipliers,
                                         std::vector<int32_t>& shifts);
+
+// One channel's multiplier of a conv-like op for `rule` (see populateChannelMultipliers).
+QuantizedMultiplier convMultiplier(const PrepareContext& ctx, RequantRule rule,
+                                   model::DType input_type, float in_scale, float filter_scale,
+                                   float out_scale);
 
 }  // namespace qs::engine::kernels

@@ -209,10 +209,10 @@ public:
                     return r;
             } else {
                 // tensorflow/lite/kernels/kernel_util.cc GetQuantizedConvolutionMultipler: the
-                // scale product is taken in float, then divided in double.
-                const double real = static_cast<double>(input->scale() * filter->scale()) /
-                                    static_cast<double>(output.scale());
-                auto q = quantizeMultiplierFor(ctx.profile(), real);
+                // scale product is taken in float, then divided in double (the uint8 form of
+                // convMultiplier); XNNPACK divides in float.
+                const auto q = convMultiplier(ctx, ctx.rule(m_type), DType::UInt8, input->scale(),
+                                              filter->scale(), output.scale());
                 p.output_multiplier = {q.multiplier};
                 p.output_shift = {q.shift};
             }

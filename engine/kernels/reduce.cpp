@@ -3,6 +3,7 @@
 //    4-D over H and W: reference/integer_ops/mean.h (one requantization, see prepare); other
 //    axes: reference/reduce.h QuantizedMeanOrSum's float math:
 //    round(float(sum) / n * (s_in / s_out) - zp_in * (s_in / s_out)) + zp_out.
+//  * xnnpack (int8/uint8) follows XNNPACK's reduce-nd mean: see prepare.
 //  * builtin follows TFLite's reduce.cc for 4-D inputs reduced over H and W
 //    (reference_ops::Mean uint8 form, also used for int8): integer sum times a quantized
 //    multiplier for s_in / (n * s_out), plus zp_out - round(zp_in * s_in / s_out); other
@@ -60,6 +61,7 @@ public:
         m_out_scale = output.scale();
         m_same_quant = false;
         m_builtin_integer = false;
+        m_xnnpack = false;
         const bool hw = rank == 4 && m_reduced[1] && m_reduced[2] && !m_reduced[0] && !m_reduced[3];
         // TFLM: 4-D over H and W uses reference_integer_ops::Mean
         // (tensorflow/lite/kernels/internal/reference/integer_ops/mean.h): the s_in / s_out
@@ -78,8 +80,18 @@ public:
             m_shift = q.shift - k;
             m_rule = ctx.rule(m_type);
         }
-        if (ctx.profile() == RoundingProfile::Builtin ||
-            ctx.profile() == RoundingProfile::Xnnpack) {
+        if (ctx.profile() == RoundingProfile::Xnnpack && m_type != DType::Int16) {
+            // XNNPACK's qs8/qu8 mean (google/XNNPACK src/operators/reduce-nd.c
+            // update_params_mean_qs8: scale = float(s_in / s_out) * (1.0f / n), params from
+            // src/microparams-init.c xnn_init_qs8_reduce_minmax_scalar_params): the int32 sum
+            // minus n * zp_in, converted to float, times the float scale, rounded to nearest
+            // even, plus zp_out. Verified on mobilenet_v2_quantized op 81 (litert).
+            m_tflm_integer = false;
+            m_xnnpack = true;
+            m_xnn_scale = (m_in_scale / m_out_scale) * (1.0f / static_cast<float>(m_count));
+            return {};
+        }
+        if (ctx.profile() == RoundingProfile::Builtin) {
             m_tflm_integer = false;
             const bool hw =
                 rank == 4 && m_reduced[1] && m_reduced[2] && !m_reduced[0] && !m_reduced[3];
@@ -154,6 +166,10 @@ private:
             const Acc sum = sums[static_cast<size_t>(i)];
             if constexpr (std::is_floating_point_v<T>) {
                 y[i] = sum / static_cast<float>(m_count);
+            } else if (m_xnnpack) {
+                const int32_t centered = sum - m_in_zp * static_cast<int32_t>(m_count);
+                const int32_t v = rq::multiplyFp32(centered, m_xnn_scale) + m_out_zp;
+                y[i] = static_cast<T>(std::clamp(v, qmin<T>(), qmax<T>()));
             } else if (m_builtin_integer) {
                 int32_t acc = rq::multiplyDoubleRounding(sum, m_multiplier, m_shift) + m_bias;
                 y[i] = static_cast<T>(std::clamp(acc, qmin<T>(), qmax<T>()));
@@ -183,6 +199,8 @@ private:
     int32_t m_in_zp = 0, m_out_zp = 0;
     float m_in_scale = 1.0f, m_out_scale = 1.0f;
     bool m_same_quant = false, m_builtin_integer = false, m_tflm_integer = false;
+    bool m_xnnpack = false;
+    float m_xnn_scale = 1.0f;
     RequantRule m_rule = RequantRule::DoubleRounding;
     int32_t m_bias = 0, m_multiplier = 0, m_shift = 0;
 };

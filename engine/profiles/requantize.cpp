@@ -12,6 +12,10 @@ std::string_view requantRuleName(RequantRule r) {
             return "single-rounding";
         case RequantRule::RuyX86:
             return "ruy-x86";
+        case RequantRule::Fp32:
+            return "xnnpack-fp32";
+        case RequantRule::XnnpackAdd:
+            return "xnnpack-add";
     }
     return "double-rounding";
 }
@@ -44,6 +48,14 @@ QuantizedMultiplier quantizeMultiplier(double real_multiplier, bool single_round
     out.multiplier = static_cast<int32_t>(q_fixed);
     out.shift = shift;
     return out;
+}
+
+QuantizedMultiplier xnnpackScale(float input_scale, float filter_scale, float output_scale) {
+    // Every intermediate stays in float (FLT_EVAL_METHOD 0 on
+    // x86-64 SSE and on wasm, where the litert oracle ran).
+    const float product = input_scale * filter_scale;
+    const float scale = product / output_scale;
+    return {std::bit_cast<int32_t>(scale), 0};
 }
 
 }  // namespace qs::engine

@@ -6,6 +6,9 @@
 // shift > 0 is a left shift, shift < 0 a right shift.
 #pragma once
 
+#include <algorithm>
+#include <bit>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <string_view>
@@ -24,6 +27,17 @@ enum class RequantRule : uint8_t {
     // ruy's x86 kernels (TFLite builtin int8/uint8 GEMM): high multiply rounded half up,
     // then a right shift rounded half up.
     RuyX86,
+    // XNNPACK's "fp32" requantization of its conv / depthwise / fully-connected / GEMM
+    // microkernels (src/qs8-gemm, src/qs8-dwconv, src/qu8-gemm ...: float(acc) * scale, rounded
+    // to nearest even by the magic-bias add or cvtps2dq). The scale is a float computed as
+    // input_scale * filter_scale / output_scale in float arithmetic
+    // (src/operators/convolution-nhwc.c, fully-connected-nc.c). Its quantized_multiplier holds
+    // the bits of that float (see xnnpackScale), shift is unused.
+    Fp32,
+    // XNNPACK's qs8/qu8 ADD (src/qs8-vadd, params from src/microparams-init.c
+    // xnn_init_qs8_add_minmax_scalar_params): no per-op int32 requantization; the ADD kernel
+    // computes its own sum with 21-bit multipliers (see kernels/add.cpp). Only ADD uses it.
+    XnnpackAdd,
 };
 std::string_view requantRuleName(RequantRule r);  // "double-rounding", ...
 
@@ -103,6 +117,20 @@ inline int32_t multiplyRuyX86(int32_t x, int32_t quantized_multiplier, int shift
     return static_cast<int32_t>((high + (int64_t{1} << (right_shift - 1))) >> right_shift);
 }
 
+// XNNPACK fp32 requantization (e.g. src/qs8-gemm/gen/*-minmax-fp32-*.c,
+// src/qs8-dwconv/gen/*-minmax-fp32-*.c, scalar reference src/qs8-requantization/
+// requantization-fp32-scalar-*.c): the int32 accumulator converted to float (rounded to
+// nearest even above 2^24), multiplied by the float scale (one float rounding), then rounded
+// to the nearest integer, ties to even. The kernels clamp in float to
+// [qmin - zp, qmax - zp] before rounding; callers clamp the int result to the same range, so
+// clamping here to +-2^30 only keeps the conversion defined.
+inline int32_t multiplyFp32(int32_t x, float scale) {
+    float f = static_cast<float>(x) * scale;
+    f = std::min(std::max(f, -0x1p30f), 0x1p30f);
+    // Default FP environment: nearbyint rounds to nearest, ties to even.
+    return static_cast<int32_t>(std::nearbyintf(f));
+}
+
 // tensorflow/lite/kernels/internal/common.cc MultiplyByQuantizedMultiplier(int64_t x, ...),
 // used by the int16x8 kernels (int64 accumulators). Both builds first reduce the multiplier
 // to 16 bits (rounded), then do one rounding shift by 15 - shift (half up). The two builds
@@ -126,6 +154,8 @@ inline int32_t requantize(int32_t x, int32_t quantized_multiplier, int shift) {
         return rq::multiplyDoubleRounding(x, quantized_multiplier, shift);
     else if constexpr (R == RequantRule::SingleRounding)
         return rq::multiplySingleRounding(x, quantized_multiplier, shift);
+    else if constexpr (R == RequantRule::Fp32)
+        return rq::multiplyFp32(x, std::bit_cast<float>(quantized_multiplier));
     else
         return rq::multiplyRuyX86(x, quantized_multiplier, shift);
 }
@@ -141,6 +171,11 @@ decltype(auto) withRule(RequantRule rule, F&& f) {
             return f(std::integral_constant<RequantRule, RequantRule::SingleRounding>{});
         case RequantRule::RuyX86:
             return f(std::integral_constant<RequantRule, RequantRule::RuyX86>{});
+        case RequantRule::Fp32:
+            return f(std::integral_constant<RequantRule, RequantRule::Fp32>{});
+        // XnnpackAdd is ADD's own arithmetic (kernels/add.cpp); as a per-value rule it has no
+        // meaning, and ADD never dispatches it through here.
+        case RequantRule::XnnpackAdd:
         case RequantRule::DoubleRounding:
         default:
             return f(std::integral_constant<RequantRule, RequantRule::DoubleRounding>{});
@@ -156,5 +191,10 @@ struct QuantizedMultiplier {
     int shift = 0;
 };
 QuantizedMultiplier quantizeMultiplier(double real_multiplier, bool single_rounding = false);
+
+// The RequantRule::Fp32 "multiplier": XNNPACK's requantization scale
+// input_scale * filter_scale / output_scale, each step rounded to float as C float arithmetic
+// does (src/operators/convolution-nhwc.c, fully-connected-nc.c), stored as its bit pattern.
+QuantizedMultiplier xnnpackScale(float input_scale, float filter_scale, float output_scale);
 
 }  // namespace qs::engine

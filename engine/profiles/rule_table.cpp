@@ -42,6 +42,16 @@ constexpr std::string_view kTfPool =
 constexpr std::string_view kTfMean = "tensorflow/tensorflow:tensorflow/lite/kernels/reduce.cc";
 constexpr std::string_view kXnn =
     "google/XNNPACK via tensorflow/lite/delegates/xnnpack/xnnpack_delegate.cc";
+constexpr std::string_view kXnnConv =
+    "google/XNNPACK:src/operators/convolution-nhwc.c + src/qs8-gemm, src/qu8-gemm (fp32 variants)";
+constexpr std::string_view kXnnDw =
+    "google/XNNPACK:src/operators/convolution-nhwc.c + src/qs8-dwconv, src/qu8-dwconv (fp32)";
+constexpr std::string_view kXnnFc =
+    "google/XNNPACK:src/operators/fully-connected-nc.c + src/qs8-gemm, src/qu8-gemm (fp32)";
+constexpr std::string_view kXnnMean =
+    "google/XNNPACK:src/operators/reduce-nd.c (update_params_mean_qs8) + src/qs8-rdsum";
+constexpr std::string_view kXnnAdd =
+    "google/XNNPACK:src/microparams-init.c xnn_init_qs8_add_minmax_scalar_params + src/qs8-vadd";
 
 // clang-format off
 constexpr RuleEntry kRules[] = {
@@ -74,11 +84,20 @@ constexpr RuleEntry kRules[] = {
     {P::Builtin, BuiltinOp::AVERAGE_POOL_2D, "*", R::DoubleRounding, kTfPool, "sum / count rounded half away from zero"},
     {P::Builtin, BuiltinOp::SOFTMAX, "*", R::DoubleRounding, kTfSoftmax, "float exp LUT of 256 entries, float sum, round(p / out_scale) + zp"},
     {P::Builtin, BuiltinOp::MEAN, "*", R::DoubleRounding, kTfMean, "int8/uint8 4-D over H,W: integer sum * multiplier; else float mean"},
-    // xnnpack: LiteRT + XNNPACK; on the conformance int8 models it equals single rounding.
-    {P::Xnnpack, BuiltinOp::CONV_2D, "*", R::SingleRounding, kXnn, "matches tflm_single_rounding on the golden data"},
-    {P::Xnnpack, BuiltinOp::DEPTHWISE_CONV_2D, "*", R::SingleRounding, kXnn, "matches tflm_single_rounding on the golden data"},
-    {P::Xnnpack, BuiltinOp::FULLY_CONNECTED, "*", R::SingleRounding, kXnn, "matches tflm_single_rounding on the golden data"},
-    {P::Xnnpack, BuiltinOp::ADD, "*", R::SingleRounding, kXnn, "KNOWN GAP: XNNPACK derives its own ADD parameters (qs8-vadd); modelled as single rounding"},
+    // xnnpack: LiteRT + XNNPACK. Conv-like ops requantize in fp32 (round to nearest even).
+    {P::Xnnpack, BuiltinOp::CONV_2D, "int8", R::Fp32, kXnnConv, "qs8/qc8w GEMM, fp32 requantization (float scale, ties to even)"},
+    {P::Xnnpack, BuiltinOp::CONV_2D, "uint8", R::Fp32, kXnnConv, "qu8 GEMM, fp32 requantization"},
+    {P::Xnnpack, BuiltinOp::DEPTHWISE_CONV_2D, "int8", R::Fp32, kXnnDw, "qs8/qc8w dwconv, fp32 requantization"},
+    {P::Xnnpack, BuiltinOp::DEPTHWISE_CONV_2D, "uint8", R::Fp32, kXnnDw, "qu8 dwconv, fp32 requantization"},
+    {P::Xnnpack, BuiltinOp::FULLY_CONNECTED, "int8", R::Fp32, kXnnFc, "qs8/qc8w GEMM, fp32 requantization"},
+    {P::Xnnpack, BuiltinOp::FULLY_CONNECTED, "uint8", R::Fp32, kXnnFc, "qu8 GEMM, fp32 requantization"},
+    {P::Xnnpack, BuiltinOp::CONV_2D, "int16", R::DoubleRounding, kTflmConv, "XNNPACK takes no int16x8 conv: TFLite builtin reference kernel"},
+    {P::Xnnpack, BuiltinOp::DEPTHWISE_CONV_2D, "*", R::DoubleRounding, kTflmDw, "int16x8 is not delegated: TFLite builtin (int64 accumulator, rule unused)"},
+    {P::Xnnpack, BuiltinOp::FULLY_CONNECTED, "*", R::DoubleRounding, kTflmFc, "int16x8 is not delegated: TFLite builtin (int64 accumulator, rule unused)"},
+    {P::Xnnpack, BuiltinOp::ADD, "int8", R::XnnpackAdd, kXnnAdd, "21-bit multipliers per input from float scale ratios, one shift rounded half up; scale ratio outside [2^-10, 2^8): TFLite builtin ADD"},
+    {P::Xnnpack, BuiltinOp::ADD, "uint8", R::XnnpackAdd, kXnnAdd, "as int8 (qu8-vadd)"},
+    {P::Xnnpack, BuiltinOp::MEAN, "int8", R::Fp32, kXnnMean, "int32 sum - n*zp_in, float(s_in/s_out) * (1/n) in float, ties to even"},
+    {P::Xnnpack, BuiltinOp::MEAN, "uint8", R::Fp32, kXnnMean, "as int8 (qu8)"},
     {P::Xnnpack, BuiltinOp::ADD, "int16", R::DoubleRounding, kTflmAdd, "XNNPACK takes no int16 ADD: TFLite builtin (double rounding)"},
     {P::Xnnpack, BuiltinOp::SOFTMAX, "*", R::DoubleRounding, kTfSoftmax, "XNNPACK takes no quantized softmax: TFLite builtin LUT"},
 };

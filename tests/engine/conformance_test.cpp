@@ -64,11 +64,6 @@ const Expectation kExpectations[] = {
     {"mobilenet_v2_035_96_embedder_dynamic_range", "litert", 15, "hybrid (dynamic-range) CONV_2D not supported yet (ops 0..14 match)"},
     {"mobilenet_v2_035_96_embedder_dynamic_range", "tflite_builtin", 15, "hybrid (dynamic-range) CONV_2D not supported yet (ops 0..14 match)"},
     {"hand_landmark_lite", "litert", 156, "LOGISTIC has no kernel yet (ops 0..155 match)"},
-    // XNNPACK arithmetic not modelled yet (the xnnpack profile uses single rounding).
-    {"mobilenet_v2_quantized_1x3x224x224", "litert", 14,
-     "XNNPACK derives its own ADD parameters (qs8-vadd); op 14 is the first ADD, 2/75264 elements off by 1"},
-    {"mobilenet_v1_0.25_128_quant", "litert", 2,
-     "XNNPACK qu8 kernels requantize in fp32 (round to nearest even); 4/65536 elements off by 1 at op 2"},
 };
 // clang-format on
 

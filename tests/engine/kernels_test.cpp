@@ -16,7 +16,7 @@ using namespace qs::engine::kernels;
 namespace {
 
 constexpr RequantRule kRules[] = {RequantRule::DoubleRounding, RequantRule::SingleRounding,
-                                  RequantRule::RuyX86};
+                                  RequantRule::RuyX86, RequantRule::Fp32};
 
 template <class T>
 std::vector<T> randomVec(std::mt19937& rng, size_t n) {
@@ -46,9 +46,14 @@ void randomQuant(std::mt19937& rng, P& p, int channels, bool uint8, bool per_cha
     p.output_multiplier.clear();
     p.output_shift.clear();
     std::uniform_real_distribution<double> scale(-14.0, 1.0);
-    QuantizedMultiplier shared = quantizeMultiplier(std::exp2(scale(rng)));
+    // Fp32 carries XNNPACK's float scale as its multiplier (xnnpackScale).
+    auto make = [&](double real) {
+        return rule == RequantRule::Fp32 ? xnnpackScale(static_cast<float>(real), 1.0f, 1.0f)
+                                         : quantizeMultiplier(real);
+    };
+    QuantizedMultiplier shared = make(std::exp2(scale(rng)));
     for (int c = 0; c < channels; ++c) {
-        const auto q = per_channel ? quantizeMultiplier(std::exp2(scale(rng))) : shared;
+        const auto q = per_channel ? make(std::exp2(scale(rng))) : shared;
         p.output_multiplier.push_back(q.multiplier);
         p.output_shift.push_back(q.shift);
     }

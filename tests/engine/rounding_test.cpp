@@ -8,6 +8,7 @@
 //   [ruy x86 kernels]
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <climits>
 
 #include "engine/profiles/profile.h"
@@ -146,6 +147,36 @@ TEST(Rounding, QuantizeMultiplierEdgeCases) {
     EXPECT_EQ(quantizeMultiplier(0.5 + 0x1p-32).multiplier, kHalf + 1);
 }
 
+// XNNPACK fp32 requantization: float(x) * scale, rounded to nearest, ties to even
+// (google/XNNPACK src/qs8-requantization/requantization-fp32-scalar-*.c).
+TEST(Rounding, Fp32TiesToEven) {
+    auto fp32 = [](int32_t x, float scale) {
+        return requantize(RequantRule::Fp32, x, std::bit_cast<int32_t>(scale), 0);
+    };
+    EXPECT_EQ(fp32(5, 0.5f), 2);    // 2.5 -> 2 (single rounding gives 3)
+    EXPECT_EQ(fp32(7, 0.5f), 4);    // 3.5 -> 4
+    EXPECT_EQ(fp32(-5, 0.5f), -2);  // -2.5 -> -2 (single rounding gives -2, double -3)
+    EXPECT_EQ(fp32(-7, 0.5f), -4);  // -3.5 -> -4
+    EXPECT_EQ(fp32(3, 0.25f), 1);   // 0.75 -> 1
+    EXPECT_EQ(requantize(RequantRule::SingleRounding, 5, kHalf, 0), 3);
+    // The product is rounded to float first: 16777217 is not a float (2^24 + 1 -> 2^24), so
+    // x * 1.0 = 16777216, where exact integer arithmetic would keep the + 1.
+    EXPECT_EQ(fp32(16777217, 1.0f), 16777216);
+    // 0.1f * 15 = 1.5000000223..., rounded to float 1.5 exactly: a tie, so 2 (even).
+    EXPECT_EQ(fp32(15, 0.1f), 2);
+    // Saturates instead of overflowing the int conversion.
+    EXPECT_EQ(fp32(INT32_MAX, 255.0f), 1 << 30);
+    EXPECT_EQ(fp32(INT32_MIN, 255.0f), -(1 << 30));
+}
+
+TEST(Rounding, XnnpackScaleIsFloatArithmetic) {
+    // input_scale * filter_scale rounded to float, then divided in float.
+    const float in = 0.0203320961f, w = 0.00731f, out = 0.0779898688f;
+    const float want = (in * w) / out;
+    EXPECT_EQ(std::bit_cast<float>(xnnpackScale(in, w, out).multiplier), want);
+    EXPECT_EQ(xnnpackScale(in, w, out).shift, 0);
+}
+
 TEST(Profiles, NamesRoundTrip) {
     for (auto p : kAllProfiles) EXPECT_EQ(parseProfile(profileName(p)), p);
     EXPECT_EQ(profileName(RoundingProfile::SingleRounding), "single-rounding");
@@ -169,6 +200,18 @@ TEST(Profiles, RuleTable) {
     EXPECT_EQ(requantRuleFor(RoundingProfile::SingleRounding, BuiltinOp::ADD, DType::Int8),
               RequantRule::SingleRounding);
     EXPECT_EQ(requantRuleFor(RoundingProfile::Xnnpack, BuiltinOp::ADD, DType::Int16),
+              RequantRule::DoubleRounding);
+    // xnnpack: conv-like ops and MEAN in fp32, ADD with XNNPACK's own parameters; int16x8 is
+    // not delegated.
+    EXPECT_EQ(requantRuleFor(RoundingProfile::Xnnpack, BuiltinOp::CONV_2D, DType::Int8),
+              RequantRule::Fp32);
+    EXPECT_EQ(requantRuleFor(RoundingProfile::Xnnpack, BuiltinOp::DEPTHWISE_CONV_2D, DType::UInt8),
+              RequantRule::Fp32);
+    EXPECT_EQ(requantRuleFor(RoundingProfile::Xnnpack, BuiltinOp::FULLY_CONNECTED, DType::Int8),
+              RequantRule::Fp32);
+    EXPECT_EQ(requantRuleFor(RoundingProfile::Xnnpack, BuiltinOp::ADD, DType::UInt8),
+              RequantRule::XnnpackAdd);
+    EXPECT_EQ(requantRuleFor(RoundingProfile::Xnnpack, BuiltinOp::CONV_2D, DType::Int16),
               RequantRule::DoubleRounding);
     // Ops without a row fall back to the profile default.
     EXPECT_EQ(requantRuleFor(RoundingProfile::SingleRounding, BuiltinOp::MUL, DType::Int8),
