@@ -210,6 +210,13 @@ Result<RunResult> PreparedGraph::run(std::span<const TensorValue> inputs,
         }
         EvalContext ctx(std::move(ins), std::move(outs));
         m_impl->kernels[i]->eval(ctx);
+        if (ctx.failed()) {
+            result.warnings.push_back(strFormat("op {} ({}): {}; the run stops at it", i,
+                                                op.name(), ctx.error()));
+            for (TensorId t : op.outputs) result.values[static_cast<size_t>(t.value)] = {};
+            result.stopped_at = op_id;
+            break;
+        }
         ++result.ops_run;
         for (TensorId t : op.outputs) {
             if (auto r = applyOverride(t); !r) return std::unexpected(r.error());

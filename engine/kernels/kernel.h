@@ -97,10 +97,20 @@ public:
     const TensorValue& input(int i) const { return *m_inputs[static_cast<size_t>(i)]; }
     // Allocated with the prepared shape, the model's dtype and quantization, zero-filled.
     TensorValue& output(int i) { return *m_outputs[static_cast<size_t>(i)]; }
+    int numInputs() const { return static_cast<int>(m_inputs.size()); }
+    int numOutputs() const { return static_cast<int>(m_outputs.size()); }
+
+    // For what only the data can reveal (a runtime shape tensor that disagrees with the
+    // prepared shape, a WHILE that never ends): the executor stops the run after this op
+    // with the message as a warning, and the op's outputs are not reported.
+    void fail(std::string message) { m_error = std::move(message); }
+    const std::string& error() const { return m_error; }
+    bool failed() const { return !m_error.empty(); }
 
 private:
     std::vector<const TensorValue*> m_inputs;
     std::vector<TensorValue*> m_outputs;
+    std::string m_error;
 };
 
 class Kernel {

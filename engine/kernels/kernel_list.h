@@ -10,6 +10,8 @@
     QS_KERNEL_FAMILY(softmax)                \
     QS_KERNEL_FAMILY(reduce)                 \
     QS_KERNEL_FAMILY(shape_ops)              \
+    QS_KERNEL_FAMILY(transpose_conv)         \
+    QS_KERNEL_FAMILY(batch_matmul)           \
     QS_KERNEL_FAMILY(quantize)               \
     QS_KERNEL_FAMILY(elementwise_binary)
 // clang-format on

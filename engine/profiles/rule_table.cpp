@@ -42,6 +42,13 @@ constexpr std::string_view kTfPool =
 constexpr std::string_view kTfMean = "tensorflow/tensorflow:tensorflow/lite/kernels/reduce.cc";
 constexpr std::string_view kXnn =
     "google/XNNPACK via tensorflow/lite/delegates/xnnpack/xnnpack_delegate.cc";
+constexpr std::string_view kTflmTConv =
+    "tensorflow/tflite-micro:tensorflow/lite/kernels/internal/reference/integer_ops/"
+    "transpose_conv.h";
+constexpr std::string_view kTfTConv = "tensorflow/tensorflow:tensorflow/lite/kernels/transpose_conv.cc";
+constexpr std::string_view kTflmBmm =
+    "tensorflow/tflite-micro:tensorflow/lite/kernels/internal/reference/batch_matmul.h";
+constexpr std::string_view kTfBmm = "tensorflow/tensorflow:tensorflow/lite/kernels/batch_matmul.cc";
 constexpr std::string_view kXnnConv =
     "google/XNNPACK:src/operators/convolution-nhwc.c + src/qs8-gemm, src/qu8-gemm (fp32 variants)";
 constexpr std::string_view kXnnDw =
@@ -100,6 +107,16 @@ constexpr RuleEntry kRules[] = {
     {P::Xnnpack, BuiltinOp::MEAN, "uint8", R::Fp32, kXnnMean, "as int8 (qu8)"},
     {P::Xnnpack, BuiltinOp::ADD, "int16", R::DoubleRounding, kTflmAdd, "XNNPACK takes no int16 ADD: TFLite builtin (double rounding)"},
     {P::Xnnpack, BuiltinOp::SOFTMAX, "*", R::DoubleRounding, kTfSoftmax, "XNNPACK takes no quantized softmax: TFLite builtin LUT"},
+    {P::Reference, BuiltinOp::TRANSPOSE_CONV, "*", R::DoubleRounding, kTflmTConv, "scatter into an int32 (int16x8: int64) scratch, then requantize"},
+    {P::SingleRounding, BuiltinOp::TRANSPOSE_CONV, "*", R::SingleRounding, kTflmTConv, "int16x8: int64 MultiplyByQuantizedMultiplier (same in both builds)"},
+    {P::Builtin, BuiltinOp::TRANSPOSE_CONV, "*", R::DoubleRounding, kTfTConv, "int16x8 runs the reference kernel (golden: seanet_transpose_conv0); int8 TransposeConvV2 requantizes with MultiplyByQuantizedMultiplier (no golden data)"},
+    {P::Xnnpack, BuiltinOp::TRANSPOSE_CONV, "int16", R::DoubleRounding, kTfTConv, "XNNPACK takes no int16x8: TFLite builtin reference kernel"},
+    {P::Xnnpack, BuiltinOp::TRANSPOSE_CONV, "*", R::SingleRounding, kXnn, "KNOWN GAP: XNNPACK deconvolution modelled as single rounding (no golden data)"},
+    {P::Reference, BuiltinOp::BATCH_MATMUL, "*", R::DoubleRounding, kTflmBmm, "one per-tensor multiplier; int16: int64 accumulator"},
+    {P::SingleRounding, BuiltinOp::BATCH_MATMUL, "*", R::SingleRounding, kTflmBmm, "one per-tensor multiplier; int16: int64 accumulator"},
+    {P::Builtin, BuiltinOp::BATCH_MATMUL, "int16", R::DoubleRounding, kTfBmm, "reference_ops::BatchMatMul<int16_t, int64_t>; a per-channel rhs has legacy scale 0 (multiplier 0)"},
+    {P::Xnnpack, BuiltinOp::BATCH_MATMUL, "int16", R::DoubleRounding, kTfBmm, "XNNPACK takes no int16: TFLite builtin (golden: static_w8_a16_quantized_q_einsum)"},
+    {P::Xnnpack, BuiltinOp::BATCH_MATMUL, "int8", R::RuyX86, kRuy, "KNOWN GAP: assumed to fall back to TFLite builtin (ruy); no golden data"},
 };
 // clang-format on
 

@@ -54,11 +54,6 @@ struct Expectation {
 // clang-format off
 const Expectation kExpectations[] = {
     // Ops without a kernel yet: the run stops there (first_diff_op = that op).
-    {"seanet_transpose_conv0", "tflm", 0, "TRANSPOSE_CONV has no kernel yet"},
-    {"seanet_transpose_conv0", "tflm_single_rounding", 0, "TRANSPOSE_CONV has no kernel yet"},
-    {"seanet_transpose_conv0", "tflite_builtin", 0, "TRANSPOSE_CONV has no kernel yet"},
-    {"static_w8_a16_quantized_q_einsum", "litert", 1, "BATCH_MATMUL has no kernel yet"},
-    {"static_w8_a16_quantized_q_einsum", "tflite_builtin", 1, "BATCH_MATMUL has no kernel yet"},
     {"ad01_toycar_dynamic_range", "litert", 0, "hybrid (dynamic-range) FULLY_CONNECTED not supported yet"},
     {"ad01_toycar_dynamic_range", "tflite_builtin", 0, "hybrid (dynamic-range) FULLY_CONNECTED not supported yet"},
     {"mobilenet_v2_035_96_embedder_dynamic_range", "litert", 15, "hybrid (dynamic-range) CONV_2D not supported yet (ops 0..14 match)"},
