@@ -14,6 +14,7 @@ namespace {
 constexpr qs::cli::Command kCommands[] = {
     {"inspect", "inspect MODEL [--json]", qs::cli::cmdInspect},
     {"run", "run MODEL [--input NAME|INDEX=FILE.npy]... [--seed N] [--profile reference|single-rounding|xnnpack|builtin] [--plain] --dump DIR [--benchmark N]", qs::cli::cmdRun},
+    {"report", "report MODEL [--float FLOAT.tflite] [--input NAME|INDEX=FILE.npy]... | [--inputs DIR] [--seed N] [--mode accumulated|local] [--profile reference|single-rounding|xnnpack|builtin] [--metric NAME] --csv OUT [--per-channel-csv OUT] [--json OUT] [--model-explorer OUT]", qs::cli::cmdReport},
 };
 
 void printUsage(std::FILE* out) {

@@ -1,0 +1,401 @@
+#include "engine/analysis/error_analysis.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <unordered_map>
+
+#include "engine/analysis/float_twin.h"
+#include "engine/executor.h"
+#include "model/str_format.h"
+
+namespace qs::engine::analysis {
+
+namespace {
+
+using model::BuiltinOp;
+using model::DType;
+
+// Running state of one compared tensor over the samples.
+struct Tracker {
+    TensorErrors out;
+    TensorAccumulator pooled;
+    MetricAverager total_avg;
+    std::vector<MetricAverager> channel_avg;
+
+    void addSample(const TensorAccumulator& acc) {
+        total_avg.add(finalize(acc.total));
+        if (channel_avg.size() < acc.channels.size()) channel_avg.resize(acc.channels.size());
+        for (size_t c = 0; c < acc.channels.size(); ++c)
+            channel_avg[c].add(finalize(acc.channels[c]));
+        pooled.merge(acc);
+        ++out.samples;
+    }
+    void finish() {
+        out.averaged = total_avg.mean();
+        out.pooled = finalize(pooled.total);
+        out.channels_averaged.clear();
+        out.channels_pooled.clear();
+        for (const auto& a : channel_avg) out.channels_averaged.push_back(a.mean());
+        for (const auto& a : pooled.channels) out.channels_pooled.push_back(finalize(a));
+    }
+};
+
+// Stored integers of a constant (int4 unpacked, sign-extended); empty for other dtypes.
+std::vector<int64_t> rawConstant(const model::Tensor& t) {
+    const int64_t n = t.numElements();
+    std::vector<int64_t> out;
+    if (static_cast<int64_t>(t.data.size()) != t.byteSize()) return out;
+    const uint8_t* p = t.data.data();
+    out.resize(static_cast<size_t>(n));
+    auto load = [&](auto tag, int64_t i) {
+        decltype(tag) v;
+        std::memcpy(&v, p + i * static_cast<int64_t>(sizeof(v)), sizeof(v));
+        return static_cast<int64_t>(v);
+    };
+    for (int64_t i = 0; i < n; ++i) {
+        int64_t v = 0;
+        switch (t.dtype) {
+            case DType::Int8:
+                v = load(int8_t{}, i);
+                break;
+            case DType::UInt8:
+                v = load(uint8_t{}, i);
+                break;
+            case DType::Int16:
+                v = load(int16_t{}, i);
+                break;
+            case DType::Int32:
+                v = load(int32_t{}, i);
+                break;
+            case DType::Int64:
+                v = load(int64_t{}, i);
+                break;
+            case DType::Int4: {
+                const int nib = (i % 2 == 0) ? (p[i / 2] & 0x0f) : (p[i / 2] >> 4);
+                v = nib >= 8 ? nib - 16 : nib;
+                break;
+            }
+            default:
+                return {};
+        }
+        out[static_cast<size_t>(i)] = v;
+    }
+    return out;
+}
+
+// The output-channel axis of an op's weights when the weights are quantized per tensor.
+int weightAxis(BuiltinOp op, const model::Tensor& w) {
+    if (w.quantization.isPerChannel()) return channelAxis(w.shape, w.quantization);
+    if (w.shape.empty()) return -1;
+    if (w.shape.size() == 1) return 0;
+    switch (op) {
+        case BuiltinOp::CONV_2D:
+        case BuiltinOp::FULLY_CONNECTED:
+        case BuiltinOp::TRANSPOSE_CONV:
+        case BuiltinOp::CONV_3D:
+            return 0;
+        default:
+            return static_cast<int>(w.shape.size()) - 1;
+    }
+}
+
+}  // namespace
+
+std::string_view errorModeName(ErrorMode m) {
+    return m == ErrorMode::Local ? "local" : "accumulated";
+}
+
+std::vector<WeightReport> weightReports(const model::Model& quant, const model::Model* float_model,
+                                        const TensorPairing& pairing) {
+    std::vector<WeightReport> out;
+    const auto& sg = quant.main();
+    for (size_t oi = 0; oi < sg.operators.size(); ++oi) {
+        const auto& op = sg.operators[oi];
+        const model::Tensor* input = nullptr;
+        const model::Tensor* weights = nullptr;
+        if (!op.inputs.empty() && op.inputs[0].valid()) input = &sg.tensor(op.inputs[0]);
+        for (size_t k = 0; k < op.inputs.size(); ++k) {
+            const TensorId id = op.inputs[k];
+            if (!id.valid()) continue;
+            const auto& t = sg.tensor(id);
+            if (!t.isConstant() || !model::isQuantizable(t.dtype) || !t.quantization.isQuantized())
+                continue;
+            WeightReport r;
+            r.op = OpId(static_cast<int32_t>(oi));
+            r.tensor = id;
+            const bool bias = (t.dtype == DType::Int32 || t.dtype == DType::Int64) && k >= 2;
+            r.role = bias ? "bias" : "weights";
+            if (!bias && !weights) weights = &t;
+            r.channel_axis = bias ? (t.shape.empty() ? -1 : 0) : weightAxis(op.opcode, t);
+            auto values = dequantizeConstant(t);
+            const auto raw = rawConstant(t);
+            if (!values || raw.size() != values->size()) continue;
+            int64_t inner = 1, channels = 1;
+            if (r.channel_axis >= 0) {
+                channels = t.shape[static_cast<size_t>(r.channel_axis)];
+                for (size_t d = static_cast<size_t>(r.channel_axis) + 1; d < t.shape.size(); ++d)
+                    inner *= t.shape[d];
+            }
+            r.channels.resize(static_cast<size_t>(std::max<int64_t>(channels, 1)));
+            for (size_t c = 0; c < r.channels.size(); ++c) {
+                auto& ch = r.channels[c];
+                const size_t qc = t.quantization.isPerChannel() ? c : 0;
+                ch.scale = t.quantization.scale(qc);
+                ch.zero_point = t.quantization.zeroPoint(qc);
+                ch.q_min = INT64_MAX;
+                ch.q_max = INT64_MIN;
+            }
+            for (size_t i = 0; i < values->size(); ++i) {
+                const size_t c =
+                    r.channel_axis >= 0
+                        ? static_cast<size_t>((static_cast<int64_t>(i) / inner) % channels)
+                        : 0;
+                auto& ch = r.channels[c];
+                const double v = (*values)[i];
+                ch.min = std::isnan(ch.min) ? v : std::min(ch.min, v);
+                ch.max = std::isnan(ch.max) ? v : std::max(ch.max, v);
+                ch.absmax =
+                    std::isnan(ch.absmax) ? std::fabs(v) : std::max(ch.absmax, std::fabs(v));
+                ch.q_min = std::min(ch.q_min, raw[i]);
+                ch.q_max = std::max(ch.q_max, raw[i]);
+            }
+            // TFLite requires bias_scale = input_scale * filter_scale[c]
+            // (tensorflow/lite/kernels/kernel_util.cc PopulateConvolutionQuantizationParams
+            // checks it to within 2%); report how far off the file is.
+            if (bias && input && weights && input->quantization.isQuantized() &&
+                weights->quantization.isQuantized()) {
+                double worst = 0;
+                for (size_t c = 0; c < r.channels.size(); ++c) {
+                    const size_t wc = weights->quantization.isPerChannel() ? c : 0;
+                    if (wc >= weights->quantization.scales.size()) continue;
+                    auto& ch = r.channels[c];
+                    ch.expected_scale = static_cast<double>(input->quantization.scale()) *
+                                        static_cast<double>(weights->quantization.scale(wc));
+                    ch.scale_rel_diff =
+                        ch.expected_scale != 0
+                            ? std::fabs(ch.scale - ch.expected_scale) / ch.expected_scale
+                            : kNaN;
+                    worst = std::max(worst, ch.scale_rel_diff);
+                }
+                r.bias_scale_max_rel_diff = worst;
+            }
+            if (float_model && pairing.float_of.size() > static_cast<size_t>(id.value)) {
+                const TensorId ft = pairing.float_of[static_cast<size_t>(id.value)];
+                if (ft.valid()) {
+                    const auto& f = float_model->main().tensor(ft);
+                    auto fvals = dequantizeConstant(f);
+                    if (fvals && fvals->size() == values->size()) {
+                        r.float_tensor = ft;
+                        if (f.shape != t.shape && t.shape.size() == 2 && f.shape.size() == 2 &&
+                            f.shape[0] == t.shape[1] && f.shape[1] == t.shape[0]) {
+                            // FULLY_CONNECTED stores [out, in], BATCH_MATMUL's rhs [in, out].
+                            std::vector<float> tr(fvals->size());
+                            const size_t rows = static_cast<size_t>(t.shape[0]),
+                                         cols = static_cast<size_t>(t.shape[1]);
+                            for (size_t a = 0; a < rows; ++a)
+                                for (size_t b = 0; b < cols; ++b)
+                                    tr[a * cols + b] = (*fvals)[b * rows + a];
+                            *fvals = std::move(tr);
+                            r.transposed = true;
+                        }
+                        // Per-tensor weights too are reported per output channel.
+                        auto acc = compareArrays(*values, *fvals, t.shape, t.quantization, t.dtype,
+                                                 raw, r.channel_axis);
+                        r.error = finalize(acc.total);
+                        for (const auto& a : acc.channels) r.channel_errors.push_back(finalize(a));
+                    }
+                }
+            }
+            out.push_back(std::move(r));
+        }
+    }
+    return out;
+}
+
+Result<ErrorAnalysis> analyze(const model::Model& quant, const model::Model* float_model,
+                              int sample_count, const SampleSource& source,
+                              const AnalysisOptions& options) {
+    if (sample_count < 1) return fail("the analysis needs at least one input sample");
+    ErrorAnalysis result;
+    result.mode = options.mode;
+    result.profile = options.profile;
+    result.paired_float_model = float_model != nullptr;
+
+    std::optional<FloatTwin> twin;
+    const model::Model* ref = float_model;
+    if (!float_model) {
+        auto t = makeFloatTwin(quant);
+        if (!t) return std::unexpected(t.error());
+        twin = std::move(*t);
+        for (const auto& n : twin->notes) result.warnings.push_back("float twin: " + n);
+        ref = &twin->model;
+        result.pairing = identityPairing(quant);
+    } else {
+        result.pairing = pairModels(quant, *float_model);
+    }
+    const auto& qsg = quant.main();
+    const auto& rsg = ref->main();
+
+    auto qprep = PreparedGraph::prepare(quant, SubgraphId{0}, options.profile, options.plain);
+    if (!qprep) return std::unexpected(qprep.error());
+    auto rprep =
+        PreparedGraph::prepare(*ref, SubgraphId{0}, RoundingProfile::Reference, options.plain);
+    if (!rprep) return std::unexpected(rprep.error());
+    for (const auto& w : qprep->warnings()) result.warnings.push_back("quantized engine: " + w);
+    for (const auto& w : rprep->warnings()) result.warnings.push_back("float reference: " + w);
+
+    // The compared tensors: graph inputs, then op outputs in execution order.
+    std::vector<Tracker> trackers;
+    std::vector<int> tracker_of(qsg.tensors.size(), -1);
+    const auto producers = qsg.producers();
+    auto track = [&](TensorId t) {
+        const auto i = static_cast<size_t>(t.value);
+        if (tracker_of[i] >= 0 || !carriesValues(qsg.tensors[i])) return;
+        const TensorId r = result.pairing.float_of[i];
+        if (!r.valid()) return;
+        Tracker tr;
+        tr.out.tensor = t;
+        tr.out.reference_tensor = r;
+        tr.out.pairing = result.pairing.method[i];
+        tr.out.producer = producers[i];
+        tr.out.channel_axis = channelAxis(qsg.tensors[i].shape, qsg.tensors[i].quantization);
+        tracker_of[i] = static_cast<int>(trackers.size());
+        trackers.push_back(std::move(tr));
+    };
+    for (TensorId t : qsg.inputs) track(t);
+    for (const auto& op : qsg.operators)
+        for (TensorId t : op.outputs) track(t);
+
+    // Reference input k is fed from the sample of the quantized input paired with it.
+    std::vector<size_t> ref_input_source(rsg.inputs.size());
+    for (size_t k = 0; k < rsg.inputs.size(); ++k) {
+        ref_input_source[k] = k;
+        for (size_t i = 0; i < qsg.inputs.size(); ++i)
+            if (result.pairing.float_of[static_cast<size_t>(qsg.inputs[i].value)] == rsg.inputs[k])
+                ref_input_source[k] = i;
+    }
+    // Reference tensor -> quantized partner, for the local mode's overrides.
+    std::vector<TensorId> quant_of(rsg.tensors.size());
+    for (size_t i = 0; i < result.pairing.float_of.size(); ++i) {
+        const TensorId r = result.pairing.float_of[i];
+        if (r.valid() && !quant_of[static_cast<size_t>(r.value)].valid() &&
+            !qsg.tensors[i].isConstant())
+            quant_of[static_cast<size_t>(r.value)] = TensorId(static_cast<int32_t>(i));
+    }
+
+    for (int s = 0; s < sample_count; ++s) {
+        auto given = source(s);
+        if (!given) return std::unexpected(given.error());
+        if (given->size() != qsg.inputs.size())
+            return fail(strFormat("sample {} has {} inputs, the model takes {}", s, given->size(),
+                                  qsg.inputs.size()));
+        std::vector<TensorValue> qin, rin;
+        std::vector<model::Quantization> given_quant(given->size());
+        for (size_t i = 0; i < given->size(); ++i) {
+            const auto& target = qsg.tensor(qsg.inputs[i]);
+            if ((*given)[i].dtype() == target.dtype) given_quant[i] = target.quantization;
+            auto v = adaptInput((*given)[i], given_quant[i], target);
+            if (!v) return fail(strFormat("sample {} input {}: {}", s, i, v.error().message));
+            qin.push_back(std::move(*v));
+        }
+        for (size_t k = 0; k < rsg.inputs.size(); ++k) {
+            const size_t i = ref_input_source[k];
+            if (i >= given->size())
+                return fail("the float model has more inputs than the quantized one");
+            auto v = adaptInput((*given)[i], given_quant[i], rsg.tensor(rsg.inputs[k]));
+            if (!v)
+                return fail(
+                    strFormat("sample {} input {} (float reference): {}", s, i, v.error().message));
+            rin.push_back(std::move(*v));
+        }
+
+        RunOptions qopt;
+        qopt.profile = options.profile;
+        qopt.plain = options.plain;
+        auto qres = qprep->run(qin, qopt);
+        if (!qres) return std::unexpected(qres.error());
+
+        std::vector<std::optional<TensorAccumulator>> sample_acc(trackers.size());
+        std::optional<Error> failure;
+        auto compare = [&](size_t ti, const TensorValue& reference) {
+            const TensorId qt = trackers[ti].out.tensor;
+            const auto& qv = qres->values[static_cast<size_t>(qt.value)];
+            if (!qv.valid() || reference.dtype() != DType::Float32) return;
+            auto acc = compareTensor(qv, qsg.tensor(qt).quantization, reference);
+            if (!acc) {
+                if (!failure)
+                    failure = Error{strFormat("tensor {} '{}': {}", qt.value, qsg.tensor(qt).name,
+                                              acc.error().message)};
+                return;
+            }
+            sample_acc[ti] = std::move(*acc);
+        };
+
+        RunOptions ropt;
+        ropt.plain = options.plain;
+        std::vector<TensorValue> replacements;
+        if (options.mode == ErrorMode::Local) {
+            replacements.resize(rsg.tensors.size());
+            ropt.override_value = [&](TensorId rt,
+                                      const TensorValue& computed) -> const TensorValue* {
+                const TensorId qt = quant_of[static_cast<size_t>(rt.value)];
+                if (!qt.valid()) return nullptr;
+                const int ti = tracker_of[static_cast<size_t>(qt.value)];
+                if (ti >= 0) compare(static_cast<size_t>(ti), computed);
+                const auto& qv = qres->values[static_cast<size_t>(qt.value)];
+                if (!qv.valid() || computed.dtype() != DType::Float32 ||
+                    qv.numElements() != computed.numElements())
+                    return nullptr;
+                const auto& qtensor = qsg.tensor(qt);
+                const bool is_int =
+                    model::isQuantizable(qv.dtype()) && qtensor.quantization.isQuantized();
+                if (!is_int && qv.dtype() != DType::Float32 && qv.dtype() != DType::Float16)
+                    return nullptr;
+                auto deq =
+                    dequantizeValue(qv, is_int ? qtensor.quantization : model::Quantization{});
+                if (!deq) return nullptr;
+                if (deq->shape() != computed.shape()) deq->reshape(computed.shape());
+                replacements[static_cast<size_t>(rt.value)] = std::move(*deq);
+                return &replacements[static_cast<size_t>(rt.value)];
+            };
+        }
+        auto rres = rprep->run(rin, ropt);
+        if (!rres) return std::unexpected(rres.error());
+        if (failure) return std::unexpected(*failure);
+        if (options.mode == ErrorMode::Accumulated) {
+            for (size_t ti = 0; ti < trackers.size(); ++ti) {
+                const auto& rv =
+                    rres->values[static_cast<size_t>(trackers[ti].out.reference_tensor.value)];
+                if (rv.valid()) compare(ti, rv);
+            }
+            if (failure) return std::unexpected(*failure);
+        }
+        if (s == 0) {
+            for (const auto& w : qres->warnings)
+                if (std::find(result.warnings.begin(), result.warnings.end(),
+                              "quantized engine: " + w) == result.warnings.end())
+                    result.warnings.push_back("quantized engine: " + w);
+            for (const auto& w : rres->warnings)
+                if (std::find(result.warnings.begin(), result.warnings.end(),
+                              "float reference: " + w) == result.warnings.end())
+                    result.warnings.push_back("float reference: " + w);
+        }
+        for (size_t ti = 0; ti < trackers.size(); ++ti)
+            if (sample_acc[ti]) trackers[ti].addSample(*sample_acc[ti]);
+        ++result.samples;
+        if (options.progress && !options.progress(s + 1, sample_count)) {
+            result.cancelled = true;
+            break;
+        }
+    }
+    for (auto& tr : trackers) {
+        if (tr.out.samples == 0) continue;
+        tr.finish();
+        result.tensors.push_back(std::move(tr.out));
+    }
+    result.weights = weightReports(quant, float_model, result.pairing);
+    return result;
+}
+
+}  // namespace qs::engine::analysis

@@ -1,0 +1,110 @@
+// Per-tensor quantization error of a model against a float reference, over one or more
+// input samples.
+//
+//   ErrorAnalysis a = ...;  // see analyze()
+//
+// Reference: the float twin of the quantized model (float_twin.h), or a float model paired
+// with it tensor by tensor (pairing.h).
+// Modes:
+//   Accumulated  the quantized engine and the reference each run from the same sample; every
+//                paired tensor is compared: the error built up from the input to there.
+//   Local        the quantized engine runs; then the reference runs with every paired tensor
+//                replaced, as soon as it is produced, by the dequantized value of its
+//                quantized partner (RunOptions::override_value). Each reference op therefore
+//                sees exactly the inputs its quantized counterpart saw, and the value it
+//                computes (compared before the replacement) differs from the quantized
+//                output by the error that op adds by itself. Graph inputs are compared the
+//                same way (the input quantization error).
+// Samples give one value per quantized-model input, float32 or the input's own dtype; each
+// engine gets it adapted to its input (float data quantized for the integer model; integer
+// data dequantized for the float reference).
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/analysis/metrics.h"
+#include "engine/analysis/pairing.h"
+#include "engine/profiles/profile.h"
+#include "engine/tensor_value.h"
+#include "model/error.h"
+#include "model/model.h"
+
+namespace qs::engine::analysis {
+
+enum class ErrorMode { Accumulated, Local };
+std::string_view errorModeName(ErrorMode m);  // "accumulated", "local"
+
+struct AnalysisOptions {
+    ErrorMode mode = ErrorMode::Accumulated;
+    RoundingProfile profile = RoundingProfile::Reference;  // of the quantized engine
+    bool plain = false;
+    // Called after each sample with (samples done, total); return false to cancel.
+    std::function<bool(int done, int total)> progress;
+};
+
+// Metrics of one quantized tensor against its reference.
+struct TensorErrors {
+    TensorId tensor;            // in the quantized model
+    TensorId reference_tensor;  // in the reference model
+    PairMethod pairing = PairMethod::None;
+    OpId producer;  // invalid for graph inputs
+    int channel_axis = -1;
+    int samples = 0;
+    ErrorMetrics averaged, pooled;
+    std::vector<ErrorMetrics> channels_averaged, channels_pooled;
+};
+
+// Per output channel of one weight or bias tensor.
+struct ChannelWeightStats {
+    double min = kNaN, max = kNaN, absmax = kNaN;  // dequantized values
+    double scale = kNaN;
+    int64_t zero_point = 0;
+    int64_t q_min = 0, q_max = 0;  // stored integers
+    // Bias only: expected scale input_scale * weight_scale[c] and the relative difference.
+    double expected_scale = kNaN, scale_rel_diff = kNaN;
+};
+
+struct WeightReport {
+    OpId op;
+    TensorId tensor;
+    std::string role;  // "weights" or "bias"
+    int channel_axis = -1;
+    std::vector<ChannelWeightStats> channels;
+    // Against the paired float model's tensor (when there is one).
+    TensorId float_tensor;
+    bool transposed = false;  // the float tensor is the 2-D transpose (FC vs BATCH_MATMUL)
+    std::optional<ErrorMetrics> error;
+    std::vector<ErrorMetrics> channel_errors;
+    // Bias only: the largest relative difference over channels (NaN if not checkable).
+    double bias_scale_max_rel_diff = kNaN;
+};
+
+struct ErrorAnalysis {
+    ErrorMode mode = ErrorMode::Accumulated;
+    RoundingProfile profile = RoundingProfile::Reference;
+    bool paired_float_model = false;
+    int samples = 0;
+    TensorPairing pairing;
+    std::vector<TensorErrors> tensors;  // graph inputs first, then op outputs in execution order
+    std::vector<WeightReport> weights;
+    std::vector<std::string> warnings;
+    bool cancelled = false;
+};
+
+using SampleSource = std::function<Result<std::vector<TensorValue>>(int index)>;
+
+// `float_model` null: the reference is the quantized model's float twin. `source(i)` gives
+// sample i of `sample_count` (at least 1).
+Result<ErrorAnalysis> analyze(const model::Model& quant, const model::Model* float_model,
+                              int sample_count, const SampleSource& source,
+                              const AnalysisOptions& options);
+
+// Weight/bias statistics of every op with constant quantized weights (and the error against
+// `float_model`'s paired tensors, when given).
+std::vector<WeightReport> weightReports(const model::Model& quant, const model::Model* float_model,
+                                        const TensorPairing& pairing);
+
+}  // namespace qs::engine::analysis

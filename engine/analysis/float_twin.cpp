@@ -1,0 +1,311 @@
+#include "engine/analysis/float_twin.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <memory>
+
+#include "model/str_format.h"
+
+namespace qs::engine::analysis {
+
+namespace {
+
+using model::DType;
+
+// Owns the dequantized constants and keeps the source model's bytes alive (its other
+// constants, metadata and custom options still point into them).
+class TwinStorage final : public model::ModelStorage {
+public:
+    explicit TwinStorage(std::shared_ptr<const model::ModelStorage> base)
+        : m_base(std::move(base)) {}
+    std::span<const uint8_t> bytes() const override {
+        return m_base ? m_base->bytes() : std::span<const uint8_t>{};
+    }
+    // The returned span stays valid for the storage's lifetime: each block is its own heap
+    // allocation, which moving the outer vector does not touch.
+    std::span<const uint8_t> keep(std::vector<float> values) {
+        m_blocks.push_back(std::move(values));
+        const auto& b = m_blocks.back();
+        return {reinterpret_cast<const uint8_t*>(b.data()), b.size() * sizeof(float)};
+    }
+
+private:
+    std::shared_ptr<const model::ModelStorage> m_base;
+    std::vector<std::vector<float>> m_blocks;
+};
+
+template <class T>
+T loadLE(const uint8_t* p) {
+    T v;
+    std::memcpy(&v, p, sizeof(T));
+    return v;
+}
+
+// Index of the channel element i belongs to, for a tensor of `shape` quantized along `axis`.
+struct ChannelIndexer {
+    int64_t inner = 1, size = 1;
+    bool per_channel = false;
+    ChannelIndexer(std::span<const int32_t> shape, const model::Quantization& q) {
+        per_channel = q.isPerChannel() && q.quantized_dimension >= 0 &&
+                      static_cast<size_t>(q.quantized_dimension) < shape.size();
+        if (!per_channel) return;
+        size = shape[static_cast<size_t>(q.quantized_dimension)];
+        for (size_t d = static_cast<size_t>(q.quantized_dimension) + 1; d < shape.size(); ++d)
+            inner *= shape[d];
+    }
+    size_t operator()(int64_t i) const {
+        return per_channel ? static_cast<size_t>((i / inner) % size) : 0;
+    }
+};
+
+Result<void> checkChannels(std::span<const int32_t> shape, const model::Quantization& q,
+                           const std::string& what) {
+    if (!q.isQuantized()) return fail(what + " has no quantization parameters");
+    if (q.hasCustomDetails)
+        return fail(what + " uses custom quantization details, which cannot be dequantized");
+    if (q.isPerChannel()) {
+        const auto axis = q.quantized_dimension;
+        if (axis < 0 || static_cast<size_t>(axis) >= shape.size() ||
+            static_cast<size_t>(shape[static_cast<size_t>(axis)]) != q.scales.size())
+            return fail(
+                strFormat("{} has {} scales, which do not fit quantized_dimension {} of "
+                          "shape [{}]",
+                          what, q.scales.size(), axis, shapeString(shape)));
+    }
+    return {};
+}
+
+// reference/dequantize.h: float(double(scale) * (q - zero_point)).
+template <class Get>
+std::vector<float> dequantizeWith(int64_t n, std::span<const int32_t> shape,
+                                  const model::Quantization& q, Get get) {
+    std::vector<float> out(static_cast<size_t>(n));
+    const ChannelIndexer channel(shape, q);
+    for (int64_t i = 0; i < n; ++i) {
+        const size_t c = channel(i);
+        out[static_cast<size_t>(i)] = static_cast<float>(
+            static_cast<double>(q.scale(c)) * static_cast<double>(get(i) - q.zeroPoint(c)));
+    }
+    return out;
+}
+
+}  // namespace
+
+float halfToFloat(uint16_t h) {
+    const uint32_t sign = uint32_t{h & 0x8000u} << 16;
+    uint32_t exp = (h >> 10) & 0x1fu;
+    uint32_t mant = h & 0x3ffu;
+    uint32_t bits;
+    if (exp == 0) {
+        if (mant == 0) {
+            bits = sign;
+        } else {  // subnormal half: normalize into a normal float
+            exp = 127 - 15 + 1;
+            while (!(mant & 0x400u)) {
+                mant <<= 1;
+                --exp;
+            }
+            bits = sign | (exp << 23) | ((mant & 0x3ffu) << 13);
+        }
+    } else if (exp == 0x1f) {
+        bits = sign | 0x7f800000u | (mant << 13);
+    } else {
+        bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+    }
+    float f;
+    std::memcpy(&f, &bits, 4);
+    return f;
+}
+
+bool twinConverts(const model::Tensor& t) {
+    if (t.dtype == DType::Float16) return true;
+    return model::isQuantizable(t.dtype) && t.quantization.isQuantized();
+}
+
+Result<std::vector<float>> dequantizeConstant(const model::Tensor& t) {
+    const std::string what = strFormat("tensor '{}'", t.name);
+    if (!t.isConstant()) return fail(what + " is not a constant");
+    if (t.sparsity) return fail(what + " is sparse; densify it first");
+    const int64_t n = t.numElements();
+    if (t.byteSize() != static_cast<int64_t>(t.data.size()))
+        return fail(strFormat("{} holds {} bytes, expected {}", what, t.data.size(), t.byteSize()));
+    const uint8_t* p = t.data.data();
+    switch (t.dtype) {
+        case DType::Float32: {
+            std::vector<float> out(static_cast<size_t>(n));
+            std::memcpy(out.data(), p, out.size() * sizeof(float));
+            return out;
+        }
+        case DType::Float16: {
+            std::vector<float> out(static_cast<size_t>(n));
+            for (int64_t i = 0; i < n; ++i)
+                out[static_cast<size_t>(i)] = halfToFloat(loadLE<uint16_t>(p + 2 * i));
+            return out;
+        }
+        default:
+            break;
+    }
+    if (auto c = checkChannels(t.shape, t.quantization, what); !c)
+        return std::unexpected(c.error());
+    switch (t.dtype) {
+        case DType::Int8:
+            return dequantizeWith(n, t.shape, t.quantization,
+                                  [&](int64_t i) { return int64_t{static_cast<int8_t>(p[i])}; });
+        case DType::UInt8:
+            return dequantizeWith(n, t.shape, t.quantization,
+                                  [&](int64_t i) { return int64_t{p[i]}; });
+        case DType::Int16:
+            return dequantizeWith(n, t.shape, t.quantization,
+                                  [&](int64_t i) { return int64_t{loadLE<int16_t>(p + 2 * i)}; });
+        case DType::Int32:
+            return dequantizeWith(n, t.shape, t.quantization,
+                                  [&](int64_t i) { return int64_t{loadLE<int32_t>(p + 4 * i)}; });
+        case DType::Int64:
+            return dequantizeWith(n, t.shape, t.quantization,
+                                  [&](int64_t i) { return loadLE<int64_t>(p + 8 * i); });
+        case DType::Int4:
+            // Two values per byte, the first in the low nibble, each sign-extended
+            // (tensorflow/lite/kernels/internal/portable_tensor_utils.cc
+            // UnpackDenseInt4IntoInt8).
+            return dequantizeWith(n, t.shape, t.quantization, [&](int64_t i) {
+                const uint8_t byte = p[i / 2];
+                const int nibble = (i % 2 == 0) ? (byte & 0x0f) : (byte >> 4);
+                return int64_t{nibble >= 8 ? nibble - 16 : nibble};
+            });
+        default:
+            return fail(strFormat("{}: cannot dequantize {}", what, model::dtypeName(t.dtype)));
+    }
+}
+
+Result<TensorValue> dequantizeValue(const TensorValue& v, const model::Quantization& q) {
+    TensorValue out(DType::Float32, v.shape());
+    auto dst = out.data<float>();
+    const int64_t n = v.numElements();
+    switch (v.dtype()) {
+        case DType::Float32:
+            return v;
+        case DType::Float16: {
+            auto src = v.data<uint16_t>();
+            for (int64_t i = 0; i < n; ++i)
+                dst[static_cast<size_t>(i)] = halfToFloat(src[static_cast<size_t>(i)]);
+            return out;
+        }
+        default:
+            break;
+    }
+    if (auto c = checkChannels(v.shape(), q, "value"); !c) return std::unexpected(c.error());
+    auto fill = [&](auto src) {
+        auto d = dequantizeWith(n, v.shape(), q,
+                                [&](int64_t i) { return int64_t{src[static_cast<size_t>(i)]}; });
+        std::memcpy(dst.data(), d.data(), d.size() * sizeof(float));
+    };
+    switch (v.dtype()) {
+        case DType::Int8:
+            fill(v.data<int8_t>());
+            break;
+        case DType::UInt8:
+            fill(v.data<uint8_t>());
+            break;
+        case DType::Int16:
+            fill(v.data<int16_t>());
+            break;
+        case DType::Int32:
+            fill(v.data<int32_t>());
+            break;
+        case DType::Int64:
+            fill(v.data<int64_t>());
+            break;
+        default:
+            return fail(strFormat("cannot dequantize a {} value", model::dtypeName(v.dtype())));
+    }
+    return out;
+}
+
+Result<TensorValue> quantizeValue(const TensorValue& value, DType dtype,
+                                  const model::Quantization& q) {
+    if (value.dtype() != DType::Float32) return fail("only float32 data can be quantized");
+    if (!q.isQuantized() || q.isPerChannel())
+        return fail("quantizing needs per-tensor quantization parameters");
+    TensorValue out(dtype, value.shape());
+    const float scale = q.scale();
+    const auto zp = static_cast<int32_t>(q.zeroPoint());
+    auto src = value.data<float>();
+    auto put = [&](auto dst, int32_t lo, int32_t hi) {
+        for (size_t i = 0; i < src.size(); ++i) {
+            const int32_t v = static_cast<int32_t>(std::round(src[i] / scale)) + zp;
+            dst[i] = static_cast<typename decltype(dst)::value_type>(std::clamp(v, lo, hi));
+        }
+    };
+    switch (dtype) {
+        case DType::Int8:
+            put(out.data<int8_t>(), -128, 127);
+            break;
+        case DType::UInt8:
+            put(out.data<uint8_t>(), 0, 255);
+            break;
+        case DType::Int16:
+            put(out.data<int16_t>(), -32768, 32767);
+            break;
+        default:
+            return fail(strFormat("cannot quantize float32 data to {}", model::dtypeName(dtype)));
+    }
+    return out;
+}
+
+Result<TensorValue> adaptInput(const TensorValue& given, const model::Quantization& given_quant,
+                               const model::Tensor& target) {
+    if (given.dtype() == target.dtype) return given;
+    if (target.dtype == DType::Float32 && given_quant.isQuantized())
+        return dequantizeValue(given, given_quant);
+    if (given.dtype() == DType::Float32 && target.quantization.isQuantized())
+        return quantizeValue(given, target.dtype, target.quantization);
+    return fail(strFormat("a {} value cannot feed input '{}' ({})", model::dtypeName(given.dtype()),
+                          target.name, model::dtypeName(target.dtype)));
+}
+
+Result<FloatTwin> makeFloatTwin(const model::Model& source) {
+    FloatTwin twin;
+    twin.model = source;
+    auto storage = std::make_shared<TwinStorage>(source.storage);
+    for (size_t s = 0; s < twin.model.subgraphs.size(); ++s) {
+        auto& sg = twin.model.subgraphs[s];
+        for (size_t i = 0; i < sg.tensors.size(); ++i) {
+            auto& t = sg.tensors[i];
+            if (!twinConverts(t)) continue;
+            if (t.isConstant()) {
+                auto values = dequantizeConstant(t);
+                if (!values) {
+                    twin.notes.push_back(strFormat("subgraph {} tensor {}: {}; left as {}", s, i,
+                                                   values.error().message,
+                                                   model::dtypeName(t.dtype)));
+                    continue;
+                }
+                t.data = storage->keep(std::move(*values));
+                ++twin.dequantized_constants;
+            } else {
+                ++twin.converted_activations;
+            }
+            t.dtype = DType::Float32;
+            t.quantization = model::Quantization{};
+        }
+        for (auto& op : sg.operators) {
+            if (op.opcode != model::BuiltinOp::QUANTIZE &&
+                op.opcode != model::BuiltinOp::DEQUANTIZE)
+                continue;
+            if (op.inputs.empty() || op.outputs.empty() || !op.inputs[0].valid()) continue;
+            if (sg.tensor(op.inputs[0]).dtype != DType::Float32 ||
+                sg.tensor(op.outputs[0]).dtype != DType::Float32)
+                continue;
+            op.opcode = model::BuiltinOp::RESHAPE;
+            op.builtin_code = static_cast<int32_t>(model::BuiltinOp::RESHAPE);
+            op.inputs.resize(1);
+            op.options = model::NoOptions{};
+            ++twin.identity_ops;
+        }
+    }
+    twin.model.storage = std::move(storage);
+    return twin;
+}
+
+}  // namespace qs::engine::analysis
