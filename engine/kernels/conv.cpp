@@ -4,6 +4,7 @@
 #include "model/str_format.h"
 
 #include "engine/kernels/gemm.h"
+#include "engine/kernels/requant_row.h"
 
 namespace qs::engine::kernels {
 
@@ -71,22 +72,6 @@ void convRef(const ConvParams& p, const Shape4& in_s, const In* in, const Shape4
     });
 }
 
-// Requantizes GEMM accumulators (rows x n, row stride ldc) into the output rows.
-template <class Out, RequantRule R>
-void requantRows(const ConvParams& p, const int32_t* acc, int32_t rows, int32_t n, int32_t ldc,
-                 const int32_t* bias, Out* out) {
-    for (int32_t r = 0; r < rows; ++r) {
-        const int32_t* a = acc + int64_t{r} * ldc;
-        Out* o = out + int64_t{r} * n;
-        for (int32_t c = 0; c < n; ++c) {
-            int32_t v = a[c] + (bias ? bias[c] : 0);
-            v = requantize<R>(v, p.output_multiplier[c], p.output_shift[c]) + p.output_offset;
-            o[c] = static_cast<Out>(
-                std::clamp(v, p.quantized_activation_min, p.quantized_activation_max));
-        }
-    }
-}
-
 constexpr int32_t kRowsPerChunk = 128;
 
 }  // namespace
@@ -95,6 +80,8 @@ constexpr int32_t kRowsPerChunk = 128;
 struct ConvFastScratch {
     std::vector<int16_t> a;
     std::vector<int32_t> c;
+    RowRequantizer requant;  // built on first use from the params
+    bool requant_ready = false;
 };
 
 template <class In>
@@ -104,6 +91,12 @@ void convFastPacked(const ConvParams& p, const Shape4& in_s, const In* in, const
     const int32_t lda = w.k_pairs * 2;
     const int32_t ldc = w.n_blocks * 16;
     const int64_t rows_total = int64_t{out_s.n} * out_s.h * out_s.w;
+    if (!s.requant_ready) {
+        s.requant =
+            RowRequantizer(p.rule, p.output_multiplier, p.output_shift, out_s.c, p.output_offset,
+                           p.quantized_activation_min, p.quantized_activation_max);
+        s.requant_ready = true;
+    }
     s.a.resize(static_cast<size_t>(kRowsPerChunk) * lda);
     s.c.resize(static_cast<size_t>(kRowsPerChunk) * ldc);
     const bool pointwise = f_s.h == 1 && f_s.w == 1 && p.stride_height == 1 &&
@@ -144,10 +137,8 @@ void convFastPacked(const ConvParams& p, const Shape4& in_s, const In* in, const
             if (lda > w.k) ar[w.k] = 0;
         }
         gemmS16(s.a.data(), rows, lda, w, s.c.data(), ldc);
-        withRule(p.rule, [&](auto rule) {
-            requantRows<In, decltype(rule)::value>(p, s.c.data(), rows, out_s.c, ldc, bias,
-                                                   out + r0 * out_s.c);
-        });
+        for (int32_t r = 0; r < rows; ++r)
+            s.requant.run(s.c.data() + int64_t{r} * ldc, bias, out + (r0 + r) * out_s.c);
     }
 }
 

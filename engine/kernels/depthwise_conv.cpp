@@ -1,6 +1,10 @@
 #include "engine/kernels/depthwise_conv.h"
 
+#include <immintrin.h>
+
 #include "model/str_format.h"
+
+#include "engine/kernels/requant_row.h"
 
 namespace qs::engine::kernels {
 
@@ -51,7 +55,52 @@ void dwRefImpl(const DepthwiseParams& p, const Shape4& in_s, const In* in, const
 
 // Fast integer path: for one output pixel, accumulate every tap into a row of out_s.c int32
 // accumulators; the channel loop has no branches and vectorizes.
-template <class In, class W, RequantRule R>
+// Accumulates one output pixel over its valid taps, depth multiplier 1:
+// acc[c] = sum over taps of w32[tap][c] * (in[tap][c] + input_offset). |w32| and
+// |x + offset| are at most 255, so each product is below 2^16 and int32 is exact for any
+// realistic tap count.
+template <class In>
+void dwAccumulateScalar(const In* const* taps, const int32_t* const* wtaps, int32_t n_taps,
+                        int32_t channels, int32_t input_offset, int32_t* acc) {
+    std::fill(acc, acc + channels, 0);
+    for (int32_t t = 0; t < n_taps; ++t) {
+        const In* ip = taps[t];
+        const int32_t* wp = wtaps[t];
+        for (int32_t c = 0; c < channels; ++c) acc[c] += wp[c] * (int32_t{ip[c]} + input_offset);
+    }
+}
+
+template <class In>
+__attribute__((target("avx2"))) void dwAccumulateAvx2(const In* const* taps,
+                                                      const int32_t* const* wtaps, int32_t n_taps,
+                                                      int32_t channels, int32_t input_offset,
+                                                      int32_t* acc) {
+    const __m256i off = _mm256_set1_epi32(input_offset);
+    int32_t c = 0;
+    for (; c + 8 <= channels; c += 8) {
+        __m256i a = _mm256_setzero_si256();
+        for (int32_t t = 0; t < n_taps; ++t) {
+            const __m128i raw = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(taps[t] + c));
+            const __m256i x =
+                std::is_same_v<In, int8_t> ? _mm256_cvtepi8_epi32(raw) : _mm256_cvtepu8_epi32(raw);
+            const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wtaps[t] + c));
+            a = _mm256_add_epi32(a, _mm256_mullo_epi32(_mm256_add_epi32(x, off), w));
+        }
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + c), a);
+    }
+    for (; c < channels; ++c) {
+        int32_t v = 0;
+        for (int32_t t = 0; t < n_taps; ++t)
+            v += wtaps[t][c] * (int32_t{taps[t][c]} + input_offset);
+        acc[c] = v;
+    }
+}
+
+const bool kDwAvx2 = __builtin_cpu_supports("avx2");
+
+// Taps in the reference order (y, then x); each output pixel accumulates only the taps inside
+// the image, as the reference does, then the row is requantized 8 channels at a time.
+template <class In, class W>
 void dwFastImpl(const DepthwiseParams& p, const Shape4& in_s, const In* in, const Shape4& f_s,
                 const W* filter, const int32_t* bias, const Shape4& out_s, In* out) {
     const int32_t oc_n = out_s.c;
@@ -59,12 +108,15 @@ void dwFastImpl(const DepthwiseParams& p, const Shape4& in_s, const In* in, cons
     // (w + weights_offset) once, as int32 rows per tap.
     std::vector<int32_t> w32(static_cast<size_t>(f_s.h) * f_s.w * oc_n);
     for (size_t i = 0; i < w32.size(); ++i) w32[i] = int32_t{filter[i]} + p.weights_offset;
+    const RowRequantizer requant(p.rule, p.output_multiplier, p.output_shift, oc_n, p.output_offset,
+                                 p.quantized_activation_min, p.quantized_activation_max);
     std::vector<int32_t> acc(static_cast<size_t>(oc_n));
-    std::vector<int32_t> xrow(static_cast<size_t>(oc_n));
+    std::vector<const In*> taps(static_cast<size_t>(f_s.h) * f_s.w);
+    std::vector<const int32_t*> wtaps(taps.size());
     for (int32_t b = 0; b < out_s.n; ++b)
         for (int32_t oy = 0; oy < out_s.h; ++oy)
             for (int32_t ox = 0; ox < out_s.w; ++ox) {
-                std::fill(acc.begin(), acc.end(), 0);
+                int32_t n_taps = 0;
                 for (int32_t fy = 0; fy < f_s.h; ++fy) {
                     const int32_t iy =
                         oy * p.stride_height - p.padding_height + p.dilation_height_factor * fy;
@@ -73,30 +125,31 @@ void dwFastImpl(const DepthwiseParams& p, const Shape4& in_s, const In* in, cons
                         const int32_t ix =
                             ox * p.stride_width - p.padding_width + p.dilation_width_factor * fx;
                         if (ix < 0 || ix >= in_s.w) continue;
-                        const In* ip = in + in_s.offset(b, iy, ix, 0);
-                        const int32_t* wp = w32.data() + (int64_t{fy} * f_s.w + fx) * oc_n;
-                        int32_t* a = acc.data();
-                        if (dm == 1) {
-                            for (int32_t c = 0; c < oc_n; ++c)
-                                a[c] += wp[c] * (int32_t{ip[c]} + p.input_offset);
-                        } else {
-                            for (int32_t ic = 0; ic < in_s.c; ++ic) {
-                                const int32_t x = int32_t{ip[ic]} + p.input_offset;
-                                for (int32_t m = 0; m < dm; ++m)
-                                    a[ic * dm + m] += wp[ic * dm + m] * x;
-                            }
+                        taps[size_t(n_taps)] = in + in_s.offset(b, iy, ix, 0);
+                        wtaps[size_t(n_taps)] = w32.data() + (int64_t{fy} * f_s.w + fx) * oc_n;
+                        ++n_taps;
+                    }
+                }
+                int32_t* a = acc.data();
+                if (dm == 1) {
+                    if (kDwAvx2)
+                        dwAccumulateAvx2(taps.data(), wtaps.data(), n_taps, oc_n, p.input_offset,
+                                         a);
+                    else
+                        dwAccumulateScalar(taps.data(), wtaps.data(), n_taps, oc_n, p.input_offset,
+                                           a);
+                } else {
+                    std::fill(acc.begin(), acc.end(), 0);
+                    for (int32_t t = 0; t < n_taps; ++t) {
+                        const In* ip = taps[size_t(t)];
+                        const int32_t* wp = wtaps[size_t(t)];
+                        for (int32_t ic = 0; ic < in_s.c; ++ic) {
+                            const int32_t x = int32_t{ip[ic]} + p.input_offset;
+                            for (int32_t m = 0; m < dm; ++m) a[ic * dm + m] += wp[ic * dm + m] * x;
                         }
                     }
                 }
-                In* op = out + out_s.offset(b, oy, ox, 0);
-                for (int32_t c = 0; c < oc_n; ++c) {
-                    const int32_t v =
-                        requantize<R>(acc[static_cast<size_t>(c)] + (bias ? bias[c] : 0),
-                                      p.output_multiplier[c], p.output_shift[c]) +
-                        p.output_offset;
-                    op[c] = static_cast<In>(
-                        std::clamp(v, p.quantized_activation_min, p.quantized_activation_max));
-                }
+                requant.run(a, bias, out + out_s.offset(b, oy, ox, 0));
             }
 }
 
@@ -156,17 +209,12 @@ void depthwiseReference(const DepthwiseParams& p, const Shape4& in_s, const floa
 void depthwiseFast(const DepthwiseParams& p, const Shape4& in_s, const int8_t* in,
                    const Shape4& f_s, const int8_t* filter, const int32_t* bias,
                    const Shape4& out_s, int8_t* out) {
-    withRule(p.rule, [&](auto r) {
-        dwFastImpl<int8_t, int8_t, decltype(r)::value>(p, in_s, in, f_s, filter, bias, out_s, out);
-    });
+    dwFastImpl<int8_t, int8_t>(p, in_s, in, f_s, filter, bias, out_s, out);
 }
 void depthwiseFast(const DepthwiseParams& p, const Shape4& in_s, const uint8_t* in,
                    const Shape4& f_s, const uint8_t* filter, const int32_t* bias,
                    const Shape4& out_s, uint8_t* out) {
-    withRule(p.rule, [&](auto r) {
-        dwFastImpl<uint8_t, uint8_t, decltype(r)::value>(p, in_s, in, f_s, filter, bias, out_s,
-                                                         out);
-    });
+    dwFastImpl<uint8_t, uint8_t>(p, in_s, in, f_s, filter, bias, out_s, out);
 }
 void depthwiseFast(const DepthwiseParams& p, const Shape4& in_s, const float* in, const Shape4& f_s,
                    const float* filter, const float* bias, const Shape4& out_s, float* out) {

@@ -168,19 +168,29 @@ public:
             out_stride[static_cast<size_t>(d)] = s;
             s *= out_shape[static_cast<size_t>(d)];
         }
-        // Copy innermost rows.
-        const int64_t row = m_in_shape.back();
+        // Copy rows: the innermost padded dimension k and every unpadded dimension inside it
+        // are contiguous in both tensors (e.g. H,W-padded NHWC copies W*C bytes at a time).
+        int k = 0;
+        for (int d = rank; d-- > 0;)
+            if (out_shape[static_cast<size_t>(d)] != m_in_shape[static_cast<size_t>(d)]) {
+                k = d;
+                break;
+            }
+        int64_t row = 1;
+        for (int d = k; d < rank; ++d) row *= m_in_shape[static_cast<size_t>(d)];
         const int64_t rows = row ? shapeElements(m_in_shape) / row : 0;
+        const int64_t base =
+            int64_t{m_before[static_cast<size_t>(k)]} * out_stride[static_cast<size_t>(k)];
         std::vector<int32_t> idx(static_cast<size_t>(rank), 0);
         for (int64_t r = 0; r < rows; ++r) {
-            int64_t o = 0;
-            for (int d = 0; d < rank; ++d)
+            int64_t o = base;
+            for (int d = 0; d < k; ++d)
                 o += (idx[static_cast<size_t>(d)] + m_before[static_cast<size_t>(d)]) *
                      out_stride[static_cast<size_t>(d)];
             std::memcpy(dst.data() + o * static_cast<int64_t>(m_elem),
                         src.data() + r * row * static_cast<int64_t>(m_elem),
                         static_cast<size_t>(row) * m_elem);
-            for (int d = rank - 1; d-- > 0;) {
+            for (int d = k; d-- > 0;) {
                 if (++idx[static_cast<size_t>(d)] < m_in_shape[static_cast<size_t>(d)]) break;
                 idx[static_cast<size_t>(d)] = 0;
             }
