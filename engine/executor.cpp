@@ -3,6 +3,7 @@
 #include "model/str_format.h"
 
 #include "engine/input_fill.h"
+#include "engine/kernels/fold.h"
 #include "engine/kernels/kernel.h"
 
 namespace qs::engine {
@@ -16,6 +17,7 @@ struct PreparedGraph::Impl {
     std::vector<std::unique_ptr<TensorValue>> constants;  // by tensor index (null if not constant)
     std::vector<std::unique_ptr<Kernel>> kernels;         // ops [0, kernels.size())
     std::optional<OpId> stop;
+    std::vector<std::unique_ptr<TensorValue>> folded;  // outputs computed at prepare (fold.h)
     std::vector<std::string> warnings;
 };
 
@@ -105,6 +107,7 @@ Result<PreparedGraph> PreparedGraph::prepare(const model::Model& model, Subgraph
             impl->warnings.push_back(r.error().message + "; the run stops before it");
             break;
         }
+        foldKnownOutputs(ctx, *kernel, impl->folded);
         impl->kernels.push_back(std::move(kernel));
     }
     return PreparedGraph(std::move(impl));

@@ -33,6 +33,10 @@ bool foldKnownOutputs(PrepareContext& ctx, Kernel& kernel,
     }
     EvalContext ectx(std::move(ins), std::move(outs));
     kernel.eval(ectx);
+    if (ectx.failed()) {  // a data-only error: leave it to the run
+        storage.resize(first);
+        return false;
+    }
     for (int i = 0; i < ctx.numOutputs(); ++i)
         ctx.output(i).constant = storage[first + static_cast<size_t>(i)].get();
     return true;

@@ -13,5 +13,6 @@
     QS_KERNEL_FAMILY(transpose_conv)         \
     QS_KERNEL_FAMILY(batch_matmul)           \
     QS_KERNEL_FAMILY(quantize)               \
-    QS_KERNEL_FAMILY(elementwise_binary)
+    QS_KERNEL_FAMILY(elementwise_binary)     \
+    QS_KERNEL_FAMILY(data_movement)
 // clang-format on
