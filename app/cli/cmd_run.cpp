@@ -14,6 +14,7 @@
 
 #include "app/cli/args.h"
 #include "app/cli/commands.h"
+#include "engine/analysis/float_twin.h"
 #include "engine/executor.h"
 #include "engine/input_fill.h"
 #include "engine/io/npy.h"
@@ -30,7 +31,9 @@ using model::DType;
 
 constexpr const char* kUsage =
     "run MODEL [--input NAME|INDEX=FILE.npy]... [--seed N] "
-    "[--profile reference|single-rounding|xnnpack|builtin] [--plain] --dump DIR [--benchmark N]";
+    "[--profile reference|single-rounding|xnnpack|builtin] [--plain] [--engine int|float] --dump "
+    "DIR "
+    "[--benchmark N]";
 
 std::string lower(std::string_view s) {
     std::string out(s);
@@ -68,8 +71,10 @@ Result<TensorValue> quantizeFloatInput(const TensorValue& f, const model::Tensor
     return q;
 }
 
+// keep_float: float32 files for quantized inputs stay float32 (the float engine takes them).
 Result<std::vector<TensorValue>> buildInputs(const model::Model& m,
-                                             const std::vector<std::string>& specs, uint64_t seed) {
+                                             const std::vector<std::string>& specs, uint64_t seed,
+                                             bool keep_float = false) {
     const auto& sg = m.main();
     std::vector<std::optional<TensorValue>> given(sg.inputs.size());
     for (const auto& spec : specs) {
@@ -95,7 +100,7 @@ Result<std::vector<TensorValue>> buildInputs(const model::Model& m,
             return fail(strFormat("{}: shape ({}) does not match input {} '{}' ({})", file,
                                   engine::shapeString(v->shape()), *index, t.name,
                                   engine::shapeString(t.shape)));
-        if (v->dtype() != t.dtype) {
+        if (v->dtype() != t.dtype && !(keep_float && v->dtype() == DType::Float32)) {
             if (v->dtype() == DType::Float32 && t.quantization.isQuantized() &&
                 !t.quantization.isPerChannel()) {
                 auto q = quantizeFloatInput(*v, t);
@@ -145,7 +150,7 @@ Result<void> dump(const fs::path& dir, const model::Model& m, const engine::RunR
 int cmdRun(std::span<const std::string> argv) {
     ArgSpec spec;
     spec.flags = {"--plain"};
-    spec.valued = {"--input", "--seed", "--profile", "--dump", "--benchmark"};
+    spec.valued = {"--input", "--seed", "--profile", "--dump", "--benchmark", "--engine"};
     spec.repeatable = {"--input"};
     auto args = Args::parse(argv, spec);
     if (!args) return reportError(args.error(), kExitUsage);
@@ -187,11 +192,36 @@ int cmdRun(std::span<const std::string> argv) {
 
     auto m = model::loadModel(args->positional()[0]);
     if (!m) return reportError(m.error(), kExitBadInput);
-    auto inputs = buildInputs(*m, args->values("--input"), seed);
+    // --engine float runs the model's float twin (engine/analysis/float_twin.h): same tensor
+    // indices, every quantized tensor float32; integer input files are dequantized for it.
+    const std::string engine_kind = args->value("--engine").value_or("int");
+    if (engine_kind != "int" && engine_kind != "float")
+        return reportError(Error{strFormat("--engine '{}' is not int or float", engine_kind)},
+                           kExitUsage);
+    std::optional<engine::analysis::FloatTwin> twin;
+    auto inputs = buildInputs(*m, args->values("--input"), seed, engine_kind == "float");
     if (!inputs) return reportError(inputs.error(), kExitBadInput);
+    if (engine_kind == "float") {
+        auto t = engine::analysis::makeFloatTwin(*m);
+        if (!t) return reportError(t.error(), kExitBadInput);
+        twin = std::move(*t);
+        for (const auto& n : twin->notes)
+            std::fprintf(stderr, "warning: float twin: %s\n", n.c_str());
+        const auto& sg = m->main();
+        for (size_t i = 0; i < sg.inputs.size(); ++i) {
+            const auto& orig = sg.tensor(sg.inputs[i]);
+            auto v = engine::analysis::adaptInput(
+                (*inputs)[i],
+                (*inputs)[i].dtype() == orig.dtype ? orig.quantization : model::Quantization{},
+                twin->model.main().tensor(sg.inputs[i]));
+            if (!v) return reportError(v.error(), kExitBadInput);
+            (*inputs)[i] = std::move(*v);
+        }
+    }
+    const model::Model& run_model = twin ? twin->model : *m;
 
     auto prepared =
-        engine::PreparedGraph::prepare(*m, SubgraphId{0}, profile, args->has("--plain"));
+        engine::PreparedGraph::prepare(run_model, SubgraphId{0}, profile, args->has("--plain"));
     if (!prepared) return reportError(prepared.error(), kExitBadInput);
     engine::RunOptions options;
     options.profile = profile;
@@ -226,9 +256,11 @@ int cmdRun(std::span<const std::string> argv) {
     if (!r) return reportError(r.error(), kExitBadInput);
     for (const auto& w : r->warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
     if (dump_dir) {
-        if (auto d = dump(*dump_dir, *m, *r); !d) return reportError(d.error(), kExitBadInput);
-        std::printf("%d of %d ops run (profile %s); tensors written to %s\n", r->ops_run,
-                    r->ops_total, std::string(engine::profileName(profile)).c_str(),
+        if (auto d = dump(*dump_dir, run_model, *r); !d)
+            return reportError(d.error(), kExitBadInput);
+        std::printf("%d of %d ops run (%s); tensors written to %s\n", r->ops_run, r->ops_total,
+                    twin ? "float engine"
+                         : ("profile " + std::string(engine::profileName(profile))).c_str(),
                     dump_dir->c_str());
     }
     return kExitOk;

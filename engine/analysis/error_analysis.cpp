@@ -100,6 +100,27 @@ int weightAxis(BuiltinOp op, const model::Tensor& w) {
     }
 }
 
+// True when `op` and the float op reading weights `ft` are FULLY_CONNECTED and BATCH_MATMUL
+// (either way round, rhs not adjointed): the same 2-D weights are then stored transposed.
+bool fcVersusMatmul(const model::Operator& op, const model::Model& float_model, TensorId ft) {
+    auto kind = [](const model::Operator& o) {
+        if (o.opcode == BuiltinOp::FULLY_CONNECTED) return 1;
+        if (o.opcode == BuiltinOp::BATCH_MATMUL) {
+            const auto* b = o.opts<model::BatchMatMulOptions>();
+            return b && b->adj_y ? 0 : 2;
+        }
+        return 0;
+    };
+    const int mine = kind(op);
+    if (!mine) return false;
+    for (const auto& fo : float_model.main().operators) {
+        if (std::find(fo.inputs.begin(), fo.inputs.end(), ft) == fo.inputs.end()) continue;
+        const int theirs = kind(fo);
+        return theirs && theirs != mine;
+    }
+    return false;
+}
+
 }  // namespace
 
 std::string_view errorModeName(ErrorMode m) {
@@ -187,8 +208,9 @@ std::vector<WeightReport> weightReports(const model::Model& quant, const model::
                     auto fvals = dequantizeConstant(f);
                     if (fvals && fvals->size() == values->size()) {
                         r.float_tensor = ft;
-                        if (f.shape != t.shape && t.shape.size() == 2 && f.shape.size() == 2 &&
-                            f.shape[0] == t.shape[1] && f.shape[1] == t.shape[0]) {
+                        if (t.shape.size() == 2 && f.shape.size() == 2 &&
+                            f.shape[0] == t.shape[1] && f.shape[1] == t.shape[0] &&
+                            (f.shape != t.shape || fcVersusMatmul(op, *float_model, ft))) {
                             // FULLY_CONNECTED stores [out, in], BATCH_MATMUL's rhs [in, out].
                             std::vector<float> tr(fvals->size());
                             const size_t rows = static_cast<size_t>(t.shape[0]),
