@@ -33,6 +33,18 @@ const std::vector<std::string>& PreparedGraph::warnings() const {
     return m_impl->warnings;
 }
 
+namespace {
+
+// A dynamic-range op: float activations with constant int8 weights (kernel.h top comment).
+bool isHybrid(const model::Subgraph& sg, const model::Operator& op) {
+    if (op.inputs.size() < 2 || !op.inputs[0].valid() || !op.inputs[1].valid()) return false;
+    const auto& in = sg.tensor(op.inputs[0]);
+    const auto& w = sg.tensor(op.inputs[1]);
+    return in.dtype == model::DType::Float32 && w.dtype == model::DType::Int8 && w.isConstant();
+}
+
+}  // namespace
+
 Result<PreparedGraph> PreparedGraph::prepare(const model::Model& model, SubgraphId subgraph,
                                              RoundingProfile profile, bool plain) {
     if (subgraph.value < 0 || static_cast<size_t>(subgraph.value) >= model.subgraphs.size())
@@ -78,7 +90,9 @@ Result<PreparedGraph> PreparedGraph::prepare(const model::Model& model, Subgraph
             stopHere("custom op is not supported");
             break;
         }
-        KernelFactory factory = registry.find(op.opcode);
+        KernelFactory factory = nullptr;
+        if (isHybrid(sg, op)) factory = KernelRegistry::hybrid().find(op.opcode);
+        if (!factory) factory = registry.find(op.opcode);
         if (!factory) {
             stopHere("no kernel for this op yet");
             break;

@@ -10,6 +10,12 @@
 //   2. add QS_KERNEL_FAMILY(<family>) to kernels/kernel_list.h and the .cpp to
 //      engine/CMakeLists.txt;
 //   3. add a rule-table row (profiles/rule_table.cpp) for each dtype the op requantizes.
+//
+// Hybrid (dynamic-range) ops: FULLY_CONNECTED / CONV_2D / DEPTHWISE_CONV_2D whose input 0 is
+// float32 and whose weights (input 1) are a constant int8 tensor run a different algorithm
+// (run-time input quantization, see kernels/hybrid.h). Their kernels live in a second
+// registry, KernelRegistry::hybrid(), filled by registerHybridKernels() in hybrid.cpp; the
+// executor consults it first for such ops and falls back to builtin() otherwise.
 #pragma once
 
 #include <memory>
@@ -135,6 +141,8 @@ public:
     std::vector<model::BuiltinOp> ops() const;
     // The registry with every kernel family of kernels/kernel_list.h.
     static const KernelRegistry& builtin();
+    // Kernels for hybrid ops (float input, constant int8 weights); see the top comment.
+    static const KernelRegistry& hybrid();
 
 private:
     std::vector<std::pair<model::BuiltinOp, KernelFactory>> m_entries;

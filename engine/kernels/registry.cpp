@@ -44,6 +44,17 @@ const KernelRegistry& KernelRegistry::builtin() {
     return registry;
 }
 
+void registerHybridKernels(KernelRegistry& r);
+
+const KernelRegistry& KernelRegistry::hybrid() {
+    static const KernelRegistry registry = [] {
+        KernelRegistry r;
+        registerHybridKernels(r);
+        return r;
+    }();
+    return registry;
+}
+
 RequantRule PrepareContext::rule(model::DType activation) const {
     return requantRuleFor(m_profile, m_op.opcode, activation);
 }

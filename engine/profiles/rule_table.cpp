@@ -49,6 +49,11 @@ constexpr std::string_view kTfTConv = "tensorflow/tensorflow:tensorflow/lite/ker
 constexpr std::string_view kTflmBmm =
     "tensorflow/tflite-micro:tensorflow/lite/kernels/internal/reference/batch_matmul.h";
 constexpr std::string_view kTfBmm = "tensorflow/tensorflow:tensorflow/lite/kernels/batch_matmul.cc";
+constexpr std::string_view kTfHybrid =
+    "tensorflow/tensorflow:tensorflow/lite/kernels/{fully_connected,conv,depthwise_conv}.cc "
+    "EvalHybrid* + internal/reference/portable_tensor_utils.cc";
+constexpr std::string_view kXnnQd8 =
+    "google/XNNPACK:src/operator-run.c compute_f32_qd8_convert + src/qd8-f32-qc8w-gemm";
 constexpr std::string_view kXnnConv =
     "google/XNNPACK:src/operators/convolution-nhwc.c + src/qs8-gemm, src/qu8-gemm (fp32 variants)";
 constexpr std::string_view kXnnDw =
@@ -117,6 +122,11 @@ constexpr RuleEntry kRules[] = {
     {P::Builtin, BuiltinOp::BATCH_MATMUL, "int16", R::DoubleRounding, kTfBmm, "reference_ops::BatchMatMul<int16_t, int64_t>; a per-channel rhs has legacy scale 0 (multiplier 0)"},
     {P::Xnnpack, BuiltinOp::BATCH_MATMUL, "int16", R::DoubleRounding, kTfBmm, "XNNPACK takes no int16: TFLite builtin (golden: static_w8_a16_quantized_q_einsum)"},
     {P::Xnnpack, BuiltinOp::BATCH_MATMUL, "int8", R::RuyX86, kRuy, "KNOWN GAP: assumed to fall back to TFLite builtin (ruy); no golden data"},
+    {P::Builtin, BuiltinOp::FULLY_CONNECTED, "float32", R::DoubleRounding, kTfHybrid, "int8 weights (hybrid): input quantized per batch (symmetric, round half away), int32 dot, bias + acc * s_in * s_w"},
+    {P::Builtin, BuiltinOp::CONV_2D, "float32", R::DoubleRounding, kTfHybrid, "int8 weights (hybrid): per-channel -> asymmetric per-batch input, per-tensor -> symmetric"},
+    {P::Builtin, BuiltinOp::DEPTHWISE_CONV_2D, "float32", R::DoubleRounding, kTfHybrid, "int8 weights (hybrid): asymmetric per-batch input quantization"},
+    {P::Xnnpack, BuiltinOp::FULLY_CONNECTED, "float32", R::Fp32, kXnnQd8, "int8 weights (hybrid): qd8 per-row input quantization (float params, ties to even)"},
+    {P::Xnnpack, BuiltinOp::CONV_2D, "float32", R::Fp32, kXnnQd8, "int8 weights (hybrid): qd8 per pixel for 1x1 stride-1 convs; KNOWN GAP: other geometries use the builtin arithmetic"},
 };
 // clang-format on
 

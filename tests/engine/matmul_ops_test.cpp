@@ -294,3 +294,90 @@ TEST(BatchMatMulModel, PerChannelRhsLegacyScale) {
 }
 
 }  // namespace
+
+// ---- hybrid (dynamic-range) kernels ----
+
+#include "engine/kernels/hybrid.h"
+
+namespace {
+
+TEST(Hybrid, SymmetricQuantizeRoundsHalfAwayFromZero) {
+    const float x[] = {1.0f, -0.5f, 0.25f};
+    int8_t q[3] = {};
+    const float scale = symmetricQuantizeFloats(x, q);
+    // range 1 -> scale 1/127; -63.5 -> -64, 31.75 -> 32.
+    EXPECT_FLOAT_EQ(scale, 1.0f / 127.0f);
+    EXPECT_EQ(q[0], 127);
+    EXPECT_EQ(q[1], -64);
+    EXPECT_EQ(q[2], 32);
+    const float zeros[] = {0.0f, 0.0f};
+    EXPECT_EQ(symmetricQuantizeFloats(zeros, q), 1.0f);
+    EXPECT_EQ(q[0], 0);
+}
+
+TEST(Hybrid, AsymmetricAndXnnpackQuantize) {
+    // [-1, 0.5] over 255 steps: scale 1.5/255, zero point 127 - 0.5/scale = 42.
+    const float x[] = {-1.0f, 0.5f, 0.0f};
+    int8_t q[3] = {};
+    auto a = asymmetricQuantizeFloats(x, q);
+    EXPECT_FLOAT_EQ(a.scale, 1.5f / 255.0f);
+    EXPECT_EQ(a.zero_point, 42);
+    EXPECT_EQ(q[0], -128);
+    EXPECT_EQ(q[1], 127);
+    EXPECT_EQ(q[2], 42);
+    int8_t qx[3] = {};
+    auto b = xnnpackQuantizeFloats(x, qx);
+    EXPECT_FLOAT_EQ(b.scale, 1.5f / 255.0f);
+    EXPECT_EQ(b.zero_point, 42);
+    EXPECT_TRUE(std::equal(q, q + 3, qx));
+    // Only positive values: the range still includes 0, so the zero point is -128.
+    const float pos[] = {2.0f, 1.0f};
+    a = asymmetricQuantizeFloats(pos, q);
+    EXPECT_EQ(a.zero_point, -128);
+    EXPECT_EQ(q[0], 127);
+}
+
+// FULLY_CONNECTED with float input and int8 weights goes to the hybrid kernel: the input
+// {1, -0.5} is quantized to {127, -64} (scale 1/127), so unit 0 gives
+// 0.25 + (2*127 + 4*(-64)) * (1/127 * 0.5) = 0.25 - 1/127, not the float 0.25.
+TEST(HybridModel, FullyConnectedQuantizesItsInput) {
+    mt::ModelSpec m;
+    m.opcodes = {{.builtin = static_cast<int32_t>(fb::BuiltinOperator::FULLY_CONNECTED)}};
+    m.buffers.resize(3);
+    m.buffers[1].data = mt::bytesOf(std::vector<int8_t>{2, 4, -1, 1});
+    m.buffers[2].data = mt::bytesOf(std::vector<float>{0.25f, 0.0f});
+    mt::SubgraphSpec sg;
+    sg.tensors = {
+        {.name = "in", .type = fb::TensorType::FLOAT32, .shape = {1, 2}},
+        {.name = "w", .shape = {2, 2}, .buffer = 1, .scales = {0.5f}, .zero_points = {{0}}},
+        {.name = "b", .type = fb::TensorType::FLOAT32, .shape = {2}, .buffer = 2},
+        {.name = "out", .type = fb::TensorType::FLOAT32, .shape = {1, 2}},
+    };
+    sg.inputs = {0};
+    sg.outputs = {3};
+    sg.ops = {{.opcode = 0,
+               .inputs = {0, 1, 2},
+               .outputs = {3},
+               .options = mt::fullyConnectedOptions(fb::ActivationFunctionType::RELU)}};
+    m.subgraphs.push_back(std::move(sg));
+    auto model = load(m);
+    ASSERT_TRUE(model) << model.error().message;
+    std::vector<TensorValue> inputs{floatTensor({1, 2}, {1.0f, -0.5f})};
+    for (auto profile : {RoundingProfile::Builtin, RoundingProfile::Xnnpack}) {
+        RunOptions o;
+        o.profile = profile;
+        auto r = run(*model, SubgraphId{0}, inputs, o);
+        ASSERT_TRUE(r && r->complete()) << (r ? "" : r.error().message);
+        auto v = r->values[3].data<float>();
+        if (profile == RoundingProfile::Builtin) {
+            EXPECT_FLOAT_EQ(v[0], 0.25f + (-2.0f) * ((1.0f / 127.0f) * 0.5f));
+        } else {
+            // XNNPACK qd8: [-0.5, 1] -> scale 1.5/255, zero point -43 (127 - 1/scale = -43):
+            // {1, -0.5} -> {127, -128}; acc = (127+43)*2 + (-128+43)*4 = 0 -> exactly 0.25.
+            EXPECT_FLOAT_EQ(v[0], 0.25f);
+        }
+        EXPECT_EQ(v[1], 0.0f);  // negative before RELU
+    }
+}
+
+}  // namespace
