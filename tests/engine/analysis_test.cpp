@@ -1,0 +1,408 @@
+// Error analysis: metrics against hand-computed values, the float twin, local vs accumulated
+// error on a three-op chain known by hand, pairing of the conformance float/quantized pairs,
+// and the report formats.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "engine/analysis/error_analysis.h"
+#include "engine/analysis/float_twin.h"
+#include "engine/analysis/metrics.h"
+#include "engine/analysis/pairing.h"
+#include "engine/analysis/report.h"
+#include "engine/executor.h"
+#include "engine/io/npy.h"
+#include "model/loader.h"
+#include "model/test_model_factory.h"
+
+namespace qs::engine::analysis {
+namespace {
+
+namespace fs = std::filesystem;
+namespace mt = qs::model::testing;
+using model::DType;
+
+TensorValue floats(std::vector<int32_t> shape, std::vector<float> v) {
+    TensorValue t(DType::Float32, std::move(shape));
+    std::copy(v.begin(), v.end(), t.data<float>().begin());
+    return t;
+}
+
+TensorValue int8s(std::vector<int32_t> shape, std::vector<int8_t> v) {
+    TensorValue t(DType::Int8, std::move(shape));
+    std::copy(v.begin(), v.end(), t.data<int8_t>().begin());
+    return t;
+}
+
+model::Quantization perTensor(float scale, int64_t zp) {
+    model::Quantization q;
+    q.scales = {scale};
+    q.zero_points = {zp};
+    return q;
+}
+
+// q = [2, -4, 127, 0] at scale 0.5 -> [1, -2, 63.5, 0]; f = [1.25, -2, 63, 0.125];
+// d = q - f = [-0.25, 0, 0.5, -0.125] (every value exact in binary).
+TEST(AnalysisMetrics, HandComputedPerTensor) {
+    const auto q = int8s({2, 2}, {2, -4, 127, 0});
+    const auto f = floats({2, 2}, {1.25f, -2.0f, 63.0f, 0.125f});
+    auto acc = compareTensor(q, perTensor(0.5f, 0), f);
+    ASSERT_TRUE(acc) << acc.error().message;
+    const auto m = finalize(acc->total);
+    EXPECT_EQ(m.num_elements, 4);
+    // mean = 0.125 / 4 = 0.03125; deviations -0.28125, -0.03125, 0.46875, -0.15625.
+    EXPECT_DOUBLE_EQ(m.mean_error, 0.03125);
+    const double var =
+        (0.28125 * 0.28125 + 0.03125 * 0.03125 + 0.46875 * 0.46875 + 0.15625 * 0.15625) / 4;
+    EXPECT_DOUBLE_EQ(m.stddev, std::sqrt(var));
+    EXPECT_DOUBLE_EQ(m.max_abs_error, 0.5);
+    // sum d^2 = 0.0625 + 0.25 + 0.015625 = 0.328125.
+    EXPECT_DOUBLE_EQ(m.mean_squared_error, 0.328125 / 4);
+    EXPECT_DOUBLE_EQ(m.rmse, std::sqrt(0.328125 / 4));
+    EXPECT_DOUBLE_EQ(m.rmse_lsb, std::sqrt(0.328125 / 4) / 0.5);
+    // sum f^2 = 1.5625 + 4 + 3969 + 0.015625 = 3974.578125.
+    EXPECT_NEAR(m.sqnr_db, 10 * std::log10(3974.578125 / 0.328125), 1e-12);
+    // <q,f> = 1.25 + 4 + 4000.5 + 0 = 4005.75; |q|^2 = 1 + 4 + 4032.25 = 4037.25.
+    EXPECT_NEAR(m.cosine_similarity, 4005.75 / std::sqrt(4037.25 * 3974.578125), 1e-15);
+    EXPECT_NEAR(m.relative_l2, std::sqrt(0.328125 / 3974.578125), 1e-15);
+    EXPECT_DOUBLE_EQ(m.saturation_pct, 25.0);  // 127 is int8's qmax
+    EXPECT_DOUBLE_EQ(m.float_min, -2.0);
+    EXPECT_DOUBLE_EQ(m.float_max, 63.0);
+    EXPECT_DOUBLE_EQ(m.representable_min, -64.0);
+    EXPECT_DOUBLE_EQ(m.representable_max, 63.5);
+    EXPECT_DOUBLE_EQ(m.out_of_range_pct, 0.0);
+
+    // Channels along the last axis: {-0.25, 0.5} and {0, -0.125}.
+    ASSERT_EQ(acc->channels.size(), 2u);
+    const auto c0 = finalize(acc->channels[0]);
+    const auto c1 = finalize(acc->channels[1]);
+    EXPECT_DOUBLE_EQ(c0.mean_error, 0.125);
+    EXPECT_DOUBLE_EQ(c0.stddev, 0.375);
+    EXPECT_DOUBLE_EQ(c0.max_abs_error, 0.5);
+    EXPECT_DOUBLE_EQ(c0.saturation_pct, 50.0);
+    EXPECT_DOUBLE_EQ(c1.mean_error, -0.0625);
+    EXPECT_DOUBLE_EQ(c1.stddev, 0.0625);
+    EXPECT_DOUBLE_EQ(c1.mean_squared_error, 0.015625 / 2);
+}
+
+TEST(AnalysisMetrics, PerChannelScalesAndOutOfRange) {
+    // Per-channel along axis 0 with scales 1 and 0.25, zero points 0 and 10.
+    model::Quantization q;
+    q.scales = {1.0f, 0.25f};
+    q.zero_points = {0, 10};
+    q.quantized_dimension = 0;
+    const auto v = int8s({2, 2}, {-128, 5, 14, 30});  // -> [-128, 5], [1, 5]
+    const auto f = floats({2, 2}, {-130, 5.5f, 1, 40});
+    auto acc = compareTensor(v, q, f);
+    ASSERT_TRUE(acc);
+    ASSERT_EQ(acc->channels.size(), 2u);
+    const auto c0 = finalize(acc->channels[0]);
+    const auto c1 = finalize(acc->channels[1]);
+    EXPECT_DOUBLE_EQ(c0.mean_error, (2 - 0.5) / 2);
+    EXPECT_DOUBLE_EQ(c0.rmse_lsb, std::sqrt((4 + 0.25) / 2));  // scale 1
+    EXPECT_DOUBLE_EQ(c0.representable_min, -128);
+    EXPECT_DOUBLE_EQ(c0.out_of_range_pct, 50);  // -130 < -128
+    EXPECT_DOUBLE_EQ(c0.saturation_pct, 50);
+    EXPECT_DOUBLE_EQ(c1.rmse_lsb, std::sqrt(0 + (35.0 / 0.25) * (35.0 / 0.25) / 2));
+    EXPECT_DOUBLE_EQ(c1.representable_max, (127 - 10) * 0.25);
+    EXPECT_DOUBLE_EQ(c1.out_of_range_pct, 50);  // 40 > 29.25
+    // The tensor row covers both channels.
+    const auto t = finalize(acc->total);
+    EXPECT_DOUBLE_EQ(t.representable_min, -128);
+    EXPECT_DOUBLE_EQ(t.representable_max, 127);
+    EXPECT_DOUBLE_EQ(t.out_of_range_pct, 50);
+}
+
+TEST(AnalysisMetrics, ExactMatchAndZeroReference) {
+    const auto q = floats({3}, {0, 0, 0});
+    auto acc = compareTensor(q, model::Quantization{}, floats({3}, {0, 0, 0}));
+    ASSERT_TRUE(acc);
+    const auto m = finalize(acc->total);
+    EXPECT_TRUE(std::isinf(m.sqnr_db) && m.sqnr_db > 0);
+    EXPECT_EQ(m.cosine_similarity, 1.0);
+    EXPECT_EQ(m.relative_l2, 0.0);
+    EXPECT_TRUE(std::isnan(m.saturation_pct));  // float tensor: no integer range
+    EXPECT_TRUE(std::isnan(m.rmse_lsb));
+    auto bad = compareTensor(q, model::Quantization{}, floats({2}, {0, 0}));
+    EXPECT_FALSE(bad);
+}
+
+// Two samples: d = [1, 1] and d = [3, -1].
+TEST(AnalysisMetrics, AveragedVersusPooled) {
+    auto a = compareTensor(floats({2}, {2, 2}), {}, floats({2}, {1, 1}));
+    auto b = compareTensor(floats({2}, {3, 0}), {}, floats({2}, {0, 1}));
+    ASSERT_TRUE(a && b);
+    MetricAverager avg;
+    avg.add(finalize(a->total));
+    avg.add(finalize(b->total));
+    TensorAccumulator pooled = *a;
+    pooled.merge(*b);
+    const auto ma = avg.mean();
+    const auto mp = finalize(pooled.total);
+    EXPECT_DOUBLE_EQ(ma.stddev, 1.0);             // (0 + 2) / 2
+    EXPECT_DOUBLE_EQ(mp.stddev, std::sqrt(2.0));  // [1, 1, 3, -1]: mean 1, var 2
+    EXPECT_DOUBLE_EQ(ma.max_abs_error, 2.0);
+    EXPECT_DOUBLE_EQ(mp.max_abs_error, 3.0);
+    EXPECT_DOUBLE_EQ(ma.mean_error, 1.0);
+    EXPECT_DOUBLE_EQ(mp.mean_error, 1.0);
+    EXPECT_DOUBLE_EQ(ma.mean_squared_error, 3.0);  // (1 + 5) / 2
+    EXPECT_DOUBLE_EQ(mp.mean_squared_error, 3.0);
+    EXPECT_EQ(mp.num_elements, 4);
+    EXPECT_EQ(ma.num_elements, 2);
+    // NaN samples are skipped as np.nanmean does.
+    MetricAverager nan_avg;
+    ErrorMetrics x;
+    x.mean_error = 4;
+    nan_avg.add(x);
+    nan_avg.add(ErrorMetrics{});
+    EXPECT_DOUBLE_EQ(nan_avg.mean().mean_error, 4);
+    EXPECT_TRUE(std::isnan(nan_avg.mean().stddev));
+}
+
+Result<model::Model> load(const mt::ModelSpec& spec) {
+    return model::loadModelFromBuffer(mt::serialize(spec), "test");
+}
+
+TEST(AnalysisFloatTwin, DequantizesConstantsPerChannel) {
+    auto m = load(mt::validSpec());
+    ASSERT_TRUE(m) << m.error().message;
+    auto twin = makeFloatTwin(*m);
+    ASSERT_TRUE(twin);
+    const auto& sg = twin->model.main();
+    for (const auto& t : sg.tensors) {
+        EXPECT_EQ(t.dtype, DType::Float32) << t.name;
+        EXPECT_FALSE(t.quantization.isQuantized()) << t.name;
+    }
+    EXPECT_EQ(twin->dequantized_constants, 2);
+    EXPECT_EQ(twin->converted_activations, 4);
+    // weights [3,4] = 1..12 with per-row scales 0.1, 0.2, 0.3; bias {100,-200,300} x
+    // {0.05, 0.1, 0.15}.
+    auto w = dequantizeConstant(sg.tensors[1]);
+    ASSERT_TRUE(w);
+    EXPECT_FLOAT_EQ((*w)[0], 0.1f);
+    EXPECT_FLOAT_EQ((*w)[4], static_cast<float>(0.2 * 5));
+    EXPECT_FLOAT_EQ((*w)[11], static_cast<float>(0.30000001192092896 * 12));
+    auto b = dequantizeConstant(sg.tensors[2]);
+    ASSERT_TRUE(b);
+    EXPECT_FLOAT_EQ((*b)[0], 5.0f);
+    EXPECT_FLOAT_EQ((*b)[1], -20.0f);
+    EXPECT_FLOAT_EQ((*b)[2], 45.0f);
+    // The source model is untouched.
+    EXPECT_EQ(m->main().tensors[1].dtype, DType::Int8);
+
+    // Runs on the float kernels: fc = W x + b, relu, sum = relu + fc clamped by RELU6.
+    const auto x = floats({1, 4}, {1, 0, -1, 0.5f});
+    auto r = engine::run(twin->model, SubgraphId{0}, std::span(&x, 1), {});
+    ASSERT_TRUE(r) << r.error().message;
+    ASSERT_TRUE(r->complete());
+    const float fc0 = 0.1f * (1 - 3 + 2) + 5;  // row 0: 0.1*(1*1 + 2*0 + 3*-1 + 4*0.5)
+    EXPECT_NEAR(r->values[3].data<float>()[0], fc0, 1e-5);
+    EXPECT_NEAR(r->values[5].data<float>()[0], std::min(6.0f, 2 * fc0), 1e-5);
+}
+
+TEST(AnalysisFloatTwin, Int4AndFloat16Constants) {
+    model::Tensor t;
+    t.name = "w4";
+    t.dtype = DType::Int4;
+    t.shape = {3};
+    const uint8_t bytes[] = {0x7f, 0x08};  // low nibble first: 15 -> -1, 7, 8 -> -8
+    t.data = bytes;
+    t.quantization = perTensor(0.5f, 0);
+    auto v = dequantizeConstant(t);
+    ASSERT_TRUE(v) << v.error().message;
+    EXPECT_EQ(*v, (std::vector<float>{-0.5f, 3.5f, -4.0f}));
+    model::Tensor h;
+    h.name = "h";
+    h.dtype = DType::Float16;
+    h.shape = {2};
+    const uint16_t halves[] = {0x3c00, 0xc100};  // 1.0, -2.5
+    h.data = std::span(reinterpret_cast<const uint8_t*>(halves), 4);
+    auto hv = dequantizeConstant(h);
+    ASSERT_TRUE(hv);
+    EXPECT_EQ(*hv, (std::vector<float>{1.0f, -2.5f}));
+}
+
+// input (int8, s=1) -QUANTIZE-> t1 (s=2) -QUANTIZE-> t2 (s=4) -QUANTIZE-> t3 (s=1).
+// The float twin runs three identities. With x = [3, 6]:
+//   int engine: t1 = round([1.5, 3]) = [2, 3] -> [4, 6]; t2 = round([1, 1.5]) = [1, 2] -> [4, 8];
+//               t3 = [4, 8] -> [4, 8]   (ties round away from zero)
+//   accumulated (reference x everywhere): d = [1, 0], [1, 2], [1, 2]
+//   local (reference = previous dequantized int tensor): d = [1, 0], [0, 2], [0, 0]
+mt::ModelSpec requantChain() {
+    mt::ModelSpec m;
+    m.opcodes = {{.builtin = 114}};
+    m.buffers.resize(1);
+    mt::SubgraphSpec sg;
+    sg.name = "main";
+    sg.tensors = {
+        {.name = "x", .shape = {1, 2}, .scales = {1.0f}, .zero_points = {{0}}},
+        {.name = "t1", .shape = {1, 2}, .scales = {2.0f}, .zero_points = {{0}}},
+        {.name = "t2", .shape = {1, 2}, .scales = {4.0f}, .zero_points = {{0}}},
+        {.name = "t3", .shape = {1, 2}, .scales = {1.0f}, .zero_points = {{0}}},
+    };
+    sg.inputs = {0};
+    sg.outputs = {3};
+    sg.ops = {{.opcode = 0, .inputs = {0}, .outputs = {1}},
+              {.opcode = 0, .inputs = {1}, .outputs = {2}},
+              {.opcode = 0, .inputs = {2}, .outputs = {3}}};
+    m.subgraphs.push_back(std::move(sg));
+    return m;
+}
+
+ErrorAnalysis analyzeChain(ErrorMode mode) {
+    auto m = load(requantChain());
+    EXPECT_TRUE(m) << m.error().message;
+    AnalysisOptions opt;
+    opt.mode = mode;
+    auto a = analyze(
+        *m, nullptr, 1,
+        [](int) -> Result<std::vector<TensorValue>> {
+            std::vector<TensorValue> v;
+            v.push_back(int8s({1, 2}, {3, 6}));
+            return v;
+        },
+        opt);
+    EXPECT_TRUE(a) << a.error().message;
+    return *a;
+}
+
+TEST(AnalysisModes, ThreeOpChainAccumulatedVersusLocal) {
+    const auto acc = analyzeChain(ErrorMode::Accumulated);
+    const auto loc = analyzeChain(ErrorMode::Local);
+    ASSERT_EQ(acc.tensors.size(), 4u);
+    ASSERT_EQ(loc.tensors.size(), 4u);
+    for (size_t i = 0; i < 4; ++i) {
+        EXPECT_EQ(acc.tensors[i].tensor.value, static_cast<int>(i));
+        EXPECT_EQ(loc.tensors[i].tensor.value, static_cast<int>(i));
+    }
+    // Input: exact in both modes.
+    EXPECT_EQ(acc.tensors[0].averaged.max_abs_error, 0);
+    EXPECT_EQ(loc.tensors[0].averaged.max_abs_error, 0);
+    // Accumulated d: [1,0], [1,2], [1,2].
+    EXPECT_DOUBLE_EQ(acc.tensors[1].averaged.mean_error, 0.5);
+    EXPECT_DOUBLE_EQ(acc.tensors[2].averaged.mean_error, 1.5);
+    EXPECT_DOUBLE_EQ(acc.tensors[2].averaged.max_abs_error, 2);
+    EXPECT_DOUBLE_EQ(acc.tensors[3].averaged.mean_error, 1.5);
+    EXPECT_DOUBLE_EQ(acc.tensors[3].averaged.mean_squared_error, 2.5);
+    // Local d: [1,0], [0,2], [0,0].
+    EXPECT_DOUBLE_EQ(loc.tensors[1].averaged.mean_error, 0.5);
+    EXPECT_DOUBLE_EQ(loc.tensors[2].averaged.mean_error, 1.0);
+    EXPECT_DOUBLE_EQ(loc.tensors[2].averaged.stddev, 1.0);
+    EXPECT_DOUBLE_EQ(loc.tensors[3].averaged.max_abs_error, 0);
+    EXPECT_TRUE(std::isinf(loc.tensors[3].averaged.sqnr_db));
+    // The rmse in LSB of t2 (scale 4): sqrt(mean([0, 0.5]^2)) for local.
+    EXPECT_DOUBLE_EQ(loc.tensors[2].averaged.rmse_lsb, std::sqrt(0.125));
+}
+
+const std::string kConf = QS_CONFORMANCE_DIR;
+
+struct PairCase {
+    const char* quant;
+    const char* floatModel;
+    int structural_quant;  // shape tensors with no float partner
+};
+
+class AnalysisPairing : public ::testing::TestWithParam<PairCase> {};
+
+TEST_P(AnalysisPairing, ConformancePairsCompletely) {
+    const auto& c = GetParam();
+    auto q = model::loadModel(kConf + "/" + c.quant + "/model.tflite");
+    auto f = model::loadModel(kConf + "/" + c.floatModel + "/model.tflite");
+    ASSERT_TRUE(q && f);
+    const auto p = pairModels(*q, *f);
+    EXPECT_TRUE(p.complete()) << (p.notes.empty() ? "" : p.notes.front());
+    EXPECT_TRUE(p.unmatched_quant.empty());
+    EXPECT_TRUE(p.unmatched_float.empty());
+    EXPECT_EQ(static_cast<int>(p.unmatched_structural_quant.size()), c.structural_quant);
+    // Every paired tensor has the same element count on both sides; every op output pairs.
+    for (size_t i = 0; i < p.float_of.size(); ++i) {
+        if (!p.float_of[i].valid()) continue;
+        EXPECT_EQ(q->main().tensors[i].numElements(),
+                  f->main().tensor(p.float_of[i]).numElements());
+    }
+    for (const auto& op : q->main().operators)
+        for (TensorId t : op.outputs) EXPECT_TRUE(p.float_of[static_cast<size_t>(t.value)].valid());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Conformance, AnalysisPairing,
+    ::testing::Values(PairCase{"resnet8_cifar_int8", "resnet8_cifar_float", 0},
+                      PairCase{"ad01_toycar_int8", "ad01_toycar_fp32", 0},
+                      PairCase{"ad01_toycar_dynamic_range", "ad01_toycar_fp32", 0},
+                      // RESHAPE's shape tensor: the float model has SQUEEZE there.
+                      PairCase{"mobilenet_v1_0.25_224_quant", "mobilenet_v1_0.25_224_float", 1},
+                      PairCase{"static_w8_a16_quantized_q_einsum", "q_einsum", 0}),
+    [](const auto& info) {
+        std::string n = info.param.quant;
+        for (char& ch : n)
+            if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+        return n;
+    });
+
+TEST(AnalysisPairing, NameFirstThenPosition) {
+    auto q = model::loadModel(kConf + "/resnet8_cifar_int8/model.tflite");
+    auto f = model::loadModel(kConf + "/resnet8_cifar_float/model.tflite");
+    ASSERT_TRUE(q && f);
+    const auto p = pairModels(*q, *f);
+    // "input_1_int8" vs "input_1": renamed, paired as the first graph input.
+    EXPECT_EQ(p.method[0], PairMethod::Position);
+    EXPECT_EQ(p.float_of[0].value, 0);
+    // An activation with the same name in both files.
+    EXPECT_EQ(p.method[22], PairMethod::Name);
+}
+
+TEST(AnalysisWeights, BiasScaleCheckAndWeightErrorAgainstFloat) {
+    auto q = model::loadModel(kConf + "/resnet8_cifar_int8/model.tflite");
+    auto f = model::loadModel(kConf + "/resnet8_cifar_float/model.tflite");
+    ASSERT_TRUE(q && f);
+    const auto p = pairModels(*q, *f);
+    const auto w = weightReports(*q, &*f, p);
+    int weights = 0, biases = 0;
+    for (const auto& r : w) {
+        ASSERT_TRUE(r.error.has_value()) << r.tensor.value;
+        if (r.role == "weights") {
+            ++weights;
+            // Rounding to the nearest step: about 1/sqrt(12) LSB.
+            EXPECT_GT(r.error->rmse_lsb, 0.2);
+            EXPECT_LT(r.error->rmse_lsb, 0.4);
+            // Symmetric per-channel weights: nothing clips, so no element is off by more
+            // than half a step of its channel.
+            for (size_t c = 0; c < r.channels.size(); ++c)
+                EXPECT_LE(r.channel_errors[c].max_abs_error / r.channels[c].scale, 0.5 + 1e-3);
+        } else {
+            ++biases;
+            // The converter computes bias scales as input_scale * weight_scale.
+            EXPECT_LT(r.bias_scale_max_rel_diff, 1e-6) << r.tensor.value;
+        }
+    }
+    EXPECT_EQ(weights, 10);  // 9 CONV_2D + 1 FULLY_CONNECTED
+    EXPECT_EQ(biases, 10);
+}
+
+TEST(AnalysisReports, CsvColumnsStartWithQuantizationDebuggers) {
+    const auto cols = csvColumns();
+    const std::vector<std::string> qd = {
+        "op_name",       "tensor_idx",         "num_elements", "stddev",     "mean_error",
+        "max_abs_error", "mean_squared_error", "scale",        "zero_point", "tensor_name"};
+    ASSERT_GE(cols.size(), qd.size());
+    EXPECT_TRUE(std::equal(qd.begin(), qd.end(), cols.begin()));
+    auto m = load(requantChain());
+    ASSERT_TRUE(m);
+    const auto a = analyzeChain(ErrorMode::Accumulated);
+    ReportContext ctx;
+    ctx.quant = &*m;
+    const auto csv = csvReport(a, ctx);
+    EXPECT_EQ(csv.substr(0, csv.find("\r\n")).substr(0, 10), "op_name,te");
+    EXPECT_NE(csv.find("QUANTIZE,2,2,"), std::string::npos);
+    auto me = modelExplorerReport(a, ctx, "mean_error", false);
+    ASSERT_TRUE(me);
+    EXPECT_NE(me->find("\"main\""), std::string::npos);
+    EXPECT_FALSE(modelExplorerReport(a, ctx, "no_such_metric", false));
+    EXPECT_EQ(formatNumber(0.1), "0.1");
+    EXPECT_EQ(formatNumber(std::nan("")), "nan");
+    EXPECT_EQ(formatNumber(-INFINITY), "-inf");
+}
+
+}  // namespace
+}  // namespace qs::engine::analysis
