@@ -11,6 +11,7 @@
 #include "model/str_format.h"
 
 #include "engine/kernels/common.h"
+#include "engine/kernels/requant_row.h"
 
 namespace qs::engine::kernels {
 
@@ -148,11 +149,62 @@ void addQuantized(const AddParams& p, const Broadcast& bc, const T* a, const T* 
     });
 }
 
+// The same as addQuantized for inputs of the output's shape, 256 elements at a time with the
+// three rescalings vectorized (requantizeUniform gives the scalar rule's exact results).
+template <class T>
+void addQuantizedSameShape(const AddParams& p, const T* a, const T* b, T* out, int64_t n) {
+    constexpr int64_t kBlock = 256;
+    int32_t x1[kBlock], x2[kBlock], s1[kBlock], s2[kBlock];
+    for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
+        const int64_t m = std::min(kBlock, n - i0);
+        for (int64_t i = 0; i < m; ++i) {
+            x1[i] = (p.input1_offset + a[i0 + i]) * (1 << p.left_shift);
+            x2[i] = (p.input2_offset + b[i0 + i]) * (1 << p.left_shift);
+        }
+        requantizeUniform(p.rule, x1, m, p.input1_multiplier, p.input1_shift, s1);
+        requantizeUniform(p.rule, x2, m, p.input2_multiplier, p.input2_shift, s2);
+        for (int64_t i = 0; i < m; ++i) x1[i] = s1[i] + s2[i];
+        requantizeUniform(p.rule, x1, m, p.output_multiplier, p.output_shift, s1);
+        for (int64_t i = 0; i < m; ++i)
+            out[i0 + i] = static_cast<T>(std::clamp(
+                s1[i] + p.output_offset, p.quantized_activation_min, p.quantized_activation_max));
+    }
+}
+
+// XNNPACK's ADD on inputs of the output's shape; compiled for AVX2 as well (the loop
+// vectorizes as written).
+template <class T>
+void addXnnpackSameShapeImpl(const XnnpackAddParams& x, int32_t lo, int32_t hi, const T* a,
+                             const T* b, T* out, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+        const int32_t acc =
+            x.bias + int32_t{a[i]} * x.a_multiplier + int32_t{b[i]} * x.b_multiplier;
+        out[i] = static_cast<T>(std::clamp((acc >> x.shift) + x.output_zero_point, lo, hi));
+    }
+}
+template <class T>
+__attribute__((target("avx2"))) void addXnnpackSameShapeAvx2(const XnnpackAddParams& x, int32_t lo,
+                                                             int32_t hi, const T* a, const T* b,
+                                                             T* out, int64_t n) {
+    addXnnpackSameShapeImpl(x, lo, hi, a, b, out, n);
+}
+const bool kAddAvx2 = __builtin_cpu_supports("avx2");
+
 // |a|, |b| <= 255 and multipliers <= 2^21, so each product is below 2^29 and the sum with the
 // bias (|bias| < 2^30 + 2^29) stays inside int32 for int8 and uint8.
 template <class T>
 void addXnnpack(const XnnpackAddParams& x, const AddParams& p, const Broadcast& bc, const T* a,
-                const T* b, T* out) {
+                const T* b, T* out, bool fast) {
+    if (fast && bc.same) {
+        const int64_t n = shapeElements(bc.out_shape);
+        if (kAddAvx2)
+            addXnnpackSameShapeAvx2(x, p.quantized_activation_min, p.quantized_activation_max, a, b,
+                                    out, n);
+        else
+            addXnnpackSameShapeImpl(x, p.quantized_activation_min, p.quantized_activation_max, a, b,
+                                    out, n);
+        return;
+    }
     forEachBroadcast(bc, [&](int64_t i, int64_t i1, int64_t i2) {
         const int32_t acc =
             x.bias + int32_t{a[i1]} * x.a_multiplier + int32_t{b[i2]} * x.b_multiplier;
@@ -171,6 +223,7 @@ public:
         const auto* o = ctx.options<model::AddSubOptions>();
         const auto act = o ? o->fused_activation_function : model::Activation::None;
         TensorInfo& output = ctx.output(0);
+        m_fast = !ctx.plain();
         m_type = in1->dtype;
         if (in2->dtype != m_type || output.dtype != m_type)
             return ctx.fail("input and output types differ");
@@ -267,9 +320,14 @@ private:
     void run(const TensorValue& a, const TensorValue& b, TensorValue& o) {
         if constexpr (!std::is_same_v<T, int16_t>) {
             if (m_xnnpack) {
-                addXnnpack<T>(*m_xnnpack, m_params, m_bc, in<T>(a), in<T>(b), out<T>(o));
+                addXnnpack<T>(*m_xnnpack, m_params, m_bc, in<T>(a), in<T>(b), out<T>(o), m_fast);
                 return;
             }
+        }
+        if (m_fast && !std::is_same_v<T, int16_t> && m_bc.same) {
+            addQuantizedSameShape<T>(m_params, in<T>(a), in<T>(b), out<T>(o),
+                                     shapeElements(m_bc.out_shape));
+            return;
         }
         withRule(m_params.rule, [&](auto r) {
             addQuantized<T, decltype(r)::value>(m_params, m_bc, in<T>(a), in<T>(b), out<T>(o));
@@ -278,6 +336,7 @@ private:
 
     AddParams m_params;
     std::optional<XnnpackAddParams> m_xnnpack;
+    bool m_fast = false;  // vectorized same-shape path (the plain path keeps the scalar loop)
     Broadcast m_bc;
     DType m_type = DType::Float32;
 };

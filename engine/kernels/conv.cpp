@@ -137,8 +137,7 @@ void convFastPacked(const ConvParams& p, const Shape4& in_s, const In* in, const
             if (lda > w.k) ar[w.k] = 0;
         }
         gemmS16(s.a.data(), rows, lda, w, s.c.data(), ldc);
-        for (int32_t r = 0; r < rows; ++r)
-            s.requant.run(s.c.data() + int64_t{r} * ldc, bias, out + (r0 + r) * out_s.c);
+        s.requant.runRows(s.c.data(), ldc, rows, bias, out + r0 * out_s.c);
     }
 }
 

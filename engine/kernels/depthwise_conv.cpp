@@ -110,12 +110,14 @@ void dwFastImpl(const DepthwiseParams& p, const Shape4& in_s, const In* in, cons
     for (size_t i = 0; i < w32.size(); ++i) w32[i] = int32_t{filter[i]} + p.weights_offset;
     const RowRequantizer requant(p.rule, p.output_multiplier, p.output_shift, oc_n, p.output_offset,
                                  p.quantized_activation_min, p.quantized_activation_max);
-    std::vector<int32_t> acc(static_cast<size_t>(oc_n));
+    // One output row of accumulators, requantized with one call.
+    std::vector<int32_t> acc_row(static_cast<size_t>(out_s.w) * oc_n);
     std::vector<const In*> taps(static_cast<size_t>(f_s.h) * f_s.w);
     std::vector<const int32_t*> wtaps(taps.size());
     for (int32_t b = 0; b < out_s.n; ++b)
-        for (int32_t oy = 0; oy < out_s.h; ++oy)
+        for (int32_t oy = 0; oy < out_s.h; ++oy) {
             for (int32_t ox = 0; ox < out_s.w; ++ox) {
+                int32_t* a = acc_row.data() + int64_t{ox} * oc_n;
                 int32_t n_taps = 0;
                 for (int32_t fy = 0; fy < f_s.h; ++fy) {
                     const int32_t iy =
@@ -130,7 +132,6 @@ void dwFastImpl(const DepthwiseParams& p, const Shape4& in_s, const In* in, cons
                         ++n_taps;
                     }
                 }
-                int32_t* a = acc.data();
                 if (dm == 1) {
                     if (kDwAvx2)
                         dwAccumulateAvx2(taps.data(), wtaps.data(), n_taps, oc_n, p.input_offset,
@@ -139,7 +140,7 @@ void dwFastImpl(const DepthwiseParams& p, const Shape4& in_s, const In* in, cons
                         dwAccumulateScalar(taps.data(), wtaps.data(), n_taps, oc_n, p.input_offset,
                                            a);
                 } else {
-                    std::fill(acc.begin(), acc.end(), 0);
+                    std::fill(a, a + oc_n, 0);
                     for (int32_t t = 0; t < n_taps; ++t) {
                         const In* ip = taps[size_t(t)];
                         const int32_t* wp = wtaps[size_t(t)];
@@ -149,8 +150,9 @@ void dwFastImpl(const DepthwiseParams& p, const Shape4& in_s, const In* in, cons
                         }
                     }
                 }
-                requant.run(a, bias, out + out_s.offset(b, oy, ox, 0));
             }
+            requant.runRows(acc_row.data(), oc_n, out_s.w, bias, out + out_s.offset(b, oy, 0, 0));
+        }
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <climits>
 
 namespace qs::engine::kernels {
 
@@ -160,7 +161,8 @@ void RowRequantizer::scalar(const int32_t* acc, const int32_t* bias, Out* out, i
 namespace {
 
 template <RequantRule R, class Out>
-__attribute__((target("avx2"))) void runAvx2(const int32_t* acc, const int32_t* bias, Out* out,
+__attribute__((target("avx2"))) void runAvx2(const int32_t* acc, int64_t acc_stride, int64_t rows,
+                                             int32_t channels, const int32_t* bias, Out* out,
                                              int32_t n8, const int32_t* mult, const int32_t* left,
                                              const int32_t* right, const int32_t* round_bit,
                                              const int32_t* total_shift, const int32_t* bias_low,
@@ -168,45 +170,95 @@ __attribute__((target("avx2"))) void runAvx2(const int32_t* acc, const int32_t* 
                                              int32_t hi) {
     const __m256i voff = _mm256_set1_epi32(offset);
     const __m256i vlo = _mm256_set1_epi32(lo), vhi = _mm256_set1_epi32(hi);
-    for (int32_t c = 0; c < n8; c += 8) {
-        __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + c));
-        if (bias)
-            x = _mm256_add_epi32(x, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + c)));
-        __m256i v = requant8<R>(x, mult + c, left + c, right + c, round_bit + c, total_shift + c,
-                                bias_low + c, scale + c);
-        v = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(v, voff), vlo), vhi);
-        store8(v, out + c);
+    for (int64_t r = 0; r < rows; ++r) {
+        const int32_t* a = acc + r * acc_stride;
+        Out* o = out + r * channels;
+        for (int32_t c = 0; c < n8; c += 8) {
+            __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + c));
+            if (bias)
+                x = _mm256_add_epi32(
+                    x, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + c)));
+            __m256i v = requant8<R>(x, mult + c, left + c, right + c, round_bit + c,
+                                    total_shift + c, bias_low + c, scale + c);
+            v = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(v, voff), vlo), vhi);
+            store8(v, o + c);
+        }
     }
 }
 
 }  // namespace
 
-void RowRequantizer::run(const int32_t* acc, const int32_t* bias, int8_t* out) const {
+template <class Out>
+void RowRequantizer::rows(const int32_t* acc, int64_t acc_stride, int64_t rows, const int32_t* bias,
+                          Out* out) const {
     int32_t done = 0;
     if (m_vector) {
         done = m_channels / 8 * 8;
         withRule(m_rule, [&](auto r) {
-            runAvx2<decltype(r)::value>(acc, bias, out, done, m_multiplier.data(),
-                                        m_left_shift.data(), m_right_shift.data(),
-                                        m_round_bit.data(), m_total_shift.data(), m_bias_low.data(),
-                                        m_scale.data(), m_output_offset, m_act_min, m_act_max);
+            runAvx2<decltype(r)::value>(
+                acc, acc_stride, rows, m_channels, bias, out, done, m_multiplier.data(),
+                m_left_shift.data(), m_right_shift.data(), m_round_bit.data(), m_total_shift.data(),
+                m_bias_low.data(), m_scale.data(), m_output_offset, m_act_min, m_act_max);
         });
     }
-    scalar(acc, bias, out, done);
+    if (done < m_channels)
+        for (int64_t r = 0; r < rows; ++r)
+            scalar(acc + r * acc_stride, bias, out + r * m_channels, done);
 }
 
+void RowRequantizer::run(const int32_t* acc, const int32_t* bias, int8_t* out) const {
+    rows(acc, 0, 1, bias, out);
+}
 void RowRequantizer::run(const int32_t* acc, const int32_t* bias, uint8_t* out) const {
-    int32_t done = 0;
-    if (m_vector) {
-        done = m_channels / 8 * 8;
-        withRule(m_rule, [&](auto r) {
-            runAvx2<decltype(r)::value>(acc, bias, out, done, m_multiplier.data(),
-                                        m_left_shift.data(), m_right_shift.data(),
-                                        m_round_bit.data(), m_total_shift.data(), m_bias_low.data(),
-                                        m_scale.data(), m_output_offset, m_act_min, m_act_max);
+    rows(acc, 0, 1, bias, out);
+}
+void RowRequantizer::runRows(const int32_t* acc, int64_t acc_stride, int64_t rows,
+                             const int32_t* bias, int8_t* out) const {
+    this->rows(acc, acc_stride, rows, bias, out);
+}
+void RowRequantizer::runRows(const int32_t* acc, int64_t acc_stride, int64_t rows,
+                             const int32_t* bias, uint8_t* out) const {
+    this->rows(acc, acc_stride, rows, bias, out);
+}
+
+namespace {
+
+template <RequantRule R>
+__attribute__((target("avx2"))) int64_t uniformAvx2(const int32_t* x, int64_t n,
+                                                    const int32_t* mult, const int32_t* left,
+                                                    const int32_t* right, const int32_t* round_bit,
+                                                    const int32_t* total_shift,
+                                                    const int32_t* bias_low, const float* scale,
+                                                    int32_t* out) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i));
+        _mm256_storeu_si256(
+            reinterpret_cast<__m256i*>(out + i),
+            requant8<R>(v, mult, left, right, round_bit, total_shift, bias_low, scale));
+    }
+    return i;
+}
+
+}  // namespace
+
+void requantizeUniform(RequantRule rule, const int32_t* x, int64_t n, int32_t multiplier,
+                       int32_t shift, int32_t* out) {
+    int64_t done = 0;
+    // An 8-channel requantizer with the same parameters in every lane supplies the layout.
+    const RowRequantizer q(rule, {multiplier}, {shift}, 8, 0, INT32_MIN, INT32_MAX);
+    if (q.vectorized()) {
+        withRule(rule, [&](auto r) {
+            done = uniformAvx2<decltype(r)::value>(x, n, q.m_multiplier.data(),
+                                                   q.m_left_shift.data(), q.m_right_shift.data(),
+                                                   q.m_round_bit.data(), q.m_total_shift.data(),
+                                                   q.m_bias_low.data(), q.m_scale.data(), out);
         });
     }
-    scalar(acc, bias, out, done);
+    withRule(rule, [&](auto r) {
+        for (int64_t i = done; i < n; ++i)
+            out[i] = requantize<decltype(r)::value>(x[i], multiplier, shift);
+    });
 }
 
 }  // namespace qs::engine::kernels

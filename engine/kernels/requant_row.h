@@ -24,10 +24,20 @@ public:
     // out[c] = clamp(requantize(acc[c] + bias[c]) + output_offset); bias may be null.
     void run(const int32_t* acc, const int32_t* bias, int8_t* out) const;
     void run(const int32_t* acc, const int32_t* bias, uint8_t* out) const;
+    // `rows` rows: accumulators at acc + r * acc_stride, outputs at out + r * channels().
+    // One call for many rows keeps the vector loop long (rows are often only 16-32 channels).
+    void runRows(const int32_t* acc, int64_t acc_stride, int64_t rows, const int32_t* bias,
+                 int8_t* out) const;
+    void runRows(const int32_t* acc, int64_t acc_stride, int64_t rows, const int32_t* bias,
+                 uint8_t* out) const;
     // Whether the AVX2 code is used (false: portable scalar loop).
     bool vectorized() const { return m_vector; }
 
 private:
+    friend void requantizeUniform(RequantRule, const int32_t*, int64_t, int32_t, int32_t, int32_t*);
+    template <class Out>
+    void rows(const int32_t* acc, int64_t acc_stride, int64_t rows, const int32_t* bias,
+              Out* out) const;
     template <class Out>
     void scalar(const int32_t* acc, const int32_t* bias, Out* out, int32_t from) const;
 
@@ -42,5 +52,10 @@ private:
     std::vector<int32_t> m_total_shift, m_bias_low;    // single rounding (see .cpp)
     std::vector<float> m_scale;                        // fp32
 };
+
+// out[i] = requantize(rule, x[i], multiplier, shift) for i < n: one multiplier for all values
+// (ADD's per-input and output rescaling). Same results as the scalar rule, AVX2 when available.
+void requantizeUniform(RequantRule rule, const int32_t* x, int64_t n, int32_t multiplier,
+                       int32_t shift, int32_t* out);
 
 }  // namespace qs::engine::kernels
