@@ -14,5 +14,6 @@
     QS_KERNEL_FAMILY(batch_matmul)           \
     QS_KERNEL_FAMILY(quantize)               \
     QS_KERNEL_FAMILY(elementwise_binary)     \
-    QS_KERNEL_FAMILY(data_movement)
+    QS_KERNEL_FAMILY(data_movement)          \
+    QS_KERNEL_FAMILY(activations)
 // clang-format on

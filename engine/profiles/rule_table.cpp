@@ -127,6 +127,24 @@ constexpr RuleEntry kRules[] = {
     {P::Builtin, BuiltinOp::DEPTHWISE_CONV_2D, "float32", R::DoubleRounding, kTfHybrid, "int8 weights (hybrid): asymmetric per-batch input quantization"},
     {P::Xnnpack, BuiltinOp::FULLY_CONNECTED, "float32", R::Fp32, kXnnQd8, "int8 weights (hybrid): qd8 per-row input quantization (float params, ties to even)"},
     {P::Xnnpack, BuiltinOp::CONV_2D, "float32", R::Fp32, kXnnQd8, "int8 weights (hybrid): qd8 per pixel for 1x1 stride-1 convs; KNOWN GAP: other geometries use the builtin arithmetic"},
+    // Element-wise and activation kernels (elementwise_binary.cpp, activations.cpp).
+    {P::Reference, BuiltinOp::SUB, "*", R::DoubleRounding, "tensorflow/tflite-micro:tensorflow/lite/micro/kernels/sub_common.cc + reference/sub.h", "inputs << 20 (int16: << 15), ratio multipliers computed in float, s1 - MBQM(x2, m2)"},
+    {P::Reference, BuiltinOp::MUL, "*", R::DoubleRounding, "tensorflow/tflite-micro:tensorflow/lite/kernels/internal/reference/integer_ops/mul.h", "(x1 - zp1) * (x2 - zp2) requantized once; s1 * s2 / s_out in double"},
+    {P::Reference, BuiltinOp::LOGISTIC, "int8", R::DoubleRounding, "tensorflow/tflite-micro:tensorflow/lite/kernels/internal/reference/integer_ops/logistic.h", "gemmlowp fixed-point logistic on Q4.27 (frexp multiplier, input radius); output RoundingDivideByPOT(., 23) - 128"},
+    {P::Reference, BuiltinOp::TANH, "int8", R::DoubleRounding, "tensorflow/tflite-micro:tensorflow/lite/kernels/internal/reference/integer_ops/tanh.h", "gemmlowp fixed-point tanh on Q4.27; output RoundingDivideByPOT(., 24)"},
+    {P::SingleRounding, BuiltinOp::SUB, "*", R::SingleRounding, "tensorflow/tflite-micro:tensorflow/lite/micro/kernels/sub_common.cc", "as reference, single-rounded"},
+    {P::SingleRounding, BuiltinOp::MUL, "*", R::SingleRounding, "tensorflow/tflite-micro:tensorflow/lite/kernels/internal/reference/integer_ops/mul.h", "as reference, single-rounded"},
+    {P::SingleRounding, BuiltinOp::LOGISTIC, "int8", R::SingleRounding, "tensorflow/tflite-micro:tensorflow/lite/kernels/internal/reference/integer_ops/logistic.h", "input multiply single-rounded; gemmlowp fixed point unchanged"},
+    {P::SingleRounding, BuiltinOp::TANH, "int8", R::SingleRounding, "tensorflow/tflite-micro:tensorflow/lite/kernels/internal/reference/integer_ops/tanh.h", "input multiply single-rounded; gemmlowp fixed point unchanged"},
+    {P::Builtin, BuiltinOp::SUB, "*", R::DoubleRounding, "tensorflow/tensorflow:tensorflow/lite/kernels/sub.cc", "multipliers in double, input2 multiplier negated into the ADD kernel (s1 + MBQM(x2, -m2)); int16 power-of-two scales: Sub16 rounding shift"},
+    {P::Builtin, BuiltinOp::MUL, "*", R::DoubleRounding, "tensorflow/tensorflow:tensorflow/lite/kernels/mul.cc", "same arithmetic as the reference kernel"},
+    {P::Builtin, BuiltinOp::LOGISTIC, "*", R::DoubleRounding, "tensorflow/tensorflow:tensorflow/lite/kernels/activations.cc + internal/common.h LUTPopulate", "8-bit: 256-entry table of the float sigmoid, round half away from zero; no requantization"},
+    {P::Builtin, BuiltinOp::TANH, "*", R::DoubleRounding, "tensorflow/tensorflow:tensorflow/lite/kernels/activations.cc + internal/common.h LUTPopulate", "8-bit: 256-entry table of the float tanh"},
+    {P::Xnnpack, BuiltinOp::MUL, "int8", R::SingleRounding, "google/XNNPACK:src/operators/binary-elementwise-nd.c + qs8-vmul-minmax-fp32", "fp32 requantization: float(acc) * float(s1*s2/s_out), round to nearest even (not a Q31 rule); matches litert on single_mul"},
+    {P::Xnnpack, BuiltinOp::MUL, "uint8", R::SingleRounding, "google/XNNPACK:src/operators/binary-elementwise-nd.c + qu8-vmul-minmax-fp32", "fp32 requantization as for int8"},
+    {P::Xnnpack, BuiltinOp::SUB, "*", R::SingleRounding, kXnn, "KNOWN GAP: modelled as TFLM single rounding; XNNPACK's qs8 vsub parameters are not reproduced"},
+    {P::Xnnpack, BuiltinOp::LOGISTIC, "*", R::DoubleRounding, kXnn, "8-bit: TFLite's float table (XNNPACK's own sigmoid table not verified against golden data)"},
+    {P::Xnnpack, BuiltinOp::TANH, "*", R::DoubleRounding, kXnn, "8-bit: TFLite's float table (unverified against XNNPACK)"},
 };
 // clang-format on
 

@@ -56,7 +56,6 @@ const Expectation kExpectations[] = {
     // Ops without a kernel yet: the run stops there (first_diff_op = that op).
     {"mobilenet_v2_035_96_embedder_dynamic_range", "tflite_builtin", 36,
      "hybrid ops 36, 39, 50 differ by one input-quantization step (~0.017) even on golden inputs; cause not found (ops 0..35 match)"},
-    {"hand_landmark_lite", "litert", 156, "LOGISTIC has no kernel yet (ops 0..155 match)"},
 };
 // clang-format on
 
