@@ -16,5 +16,6 @@ struct Command {
 int cmdInspect(std::span<const std::string> args);
 int cmdRun(std::span<const std::string> args);
 int cmdReport(std::span<const std::string> args);
+int cmdRules(std::span<const std::string> args);
 
 }  // namespace qs::cli

@@ -15,6 +15,7 @@ constexpr qs::cli::Command kCommands[] = {
     {"inspect", "inspect MODEL [--json]", qs::cli::cmdInspect},
     {"run", "run MODEL [--input NAME|INDEX=FILE.npy]... [--seed N] [--profile reference|single-rounding|xnnpack|builtin] [--plain] [--engine int|float] --dump DIR [--benchmark N]", qs::cli::cmdRun},
     {"report", "report MODEL [--float FLOAT.tflite] [--input NAME|INDEX=FILE.npy]... | [--inputs DIR] [--seed N] [--mode accumulated|local] [--profile reference|single-rounding|xnnpack|builtin] [--metric NAME] --csv OUT [--per-channel-csv OUT] [--json OUT] [--model-explorer OUT]", qs::cli::cmdReport},
+    {"rules", "rules [--markdown]", qs::cli::cmdRules},
 };
 
 void printUsage(std::FILE* out) {
