@@ -1,7 +1,7 @@
 // Engine speed: mobilenet_v2_quantized_1x3x224x224 end to end, plain reference loops vs the
 // fast paths, for every rounding profile, with a recorder that sees every tensor (what the GUI
 // does). The graph is prepared once per benchmark; each iteration is one full run on the
-// conformance input. Compare BM_MobilenetV2/<profile>/plain with .../fast; the report's
+// conformance input. Compare BM_MobilenetV2/<profile>_plain with <profile>_fast; the report's
 // "ops" counter is the number of ops run.
 #include <benchmark/benchmark.h>
 
@@ -71,25 +71,25 @@ void BM_MobilenetV2(benchmark::State& state, RoundingProfile profile, bool plain
 }
 
 // Plain loops are slow (~0.5 s a run); a few iterations give a stable median.
-BENCHMARK_CAPTURE(BM_MobilenetV2, reference / plain, RoundingProfile::Reference, true)
+BENCHMARK_CAPTURE(BM_MobilenetV2, reference_plain, RoundingProfile::Reference, true)
     ->Unit(benchmark::kMillisecond)
     ->Iterations(3);
-BENCHMARK_CAPTURE(BM_MobilenetV2, reference / fast, RoundingProfile::Reference, false)
+BENCHMARK_CAPTURE(BM_MobilenetV2, reference_fast, RoundingProfile::Reference, false)
     ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_MobilenetV2, single - rounding / plain, RoundingProfile::SingleRounding, true)
+BENCHMARK_CAPTURE(BM_MobilenetV2, single_rounding_plain, RoundingProfile::SingleRounding, true)
     ->Unit(benchmark::kMillisecond)
     ->Iterations(3);
-BENCHMARK_CAPTURE(BM_MobilenetV2, single - rounding / fast, RoundingProfile::SingleRounding, false)
+BENCHMARK_CAPTURE(BM_MobilenetV2, single_rounding_fast, RoundingProfile::SingleRounding, false)
     ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_MobilenetV2, xnnpack / plain, RoundingProfile::Xnnpack, true)
+BENCHMARK_CAPTURE(BM_MobilenetV2, xnnpack_plain, RoundingProfile::Xnnpack, true)
     ->Unit(benchmark::kMillisecond)
     ->Iterations(3);
-BENCHMARK_CAPTURE(BM_MobilenetV2, xnnpack / fast, RoundingProfile::Xnnpack, false)
+BENCHMARK_CAPTURE(BM_MobilenetV2, xnnpack_fast, RoundingProfile::Xnnpack, false)
     ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_MobilenetV2, builtin / plain, RoundingProfile::Builtin, true)
+BENCHMARK_CAPTURE(BM_MobilenetV2, builtin_plain, RoundingProfile::Builtin, true)
     ->Unit(benchmark::kMillisecond)
     ->Iterations(3);
-BENCHMARK_CAPTURE(BM_MobilenetV2, builtin / fast, RoundingProfile::Builtin, false)
+BENCHMARK_CAPTURE(BM_MobilenetV2, builtin_fast, RoundingProfile::Builtin, false)
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace

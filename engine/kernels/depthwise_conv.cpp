@@ -56,44 +56,69 @@ void dwRefImpl(const DepthwiseParams& p, const Shape4& in_s, const In* in, const
 // Fast integer path: for one output pixel, accumulate every tap into a row of out_s.c int32
 // accumulators; the channel loop has no branches and vectorizes.
 // Accumulates one output pixel over its valid taps, depth multiplier 1:
-// acc[c] = sum over taps of w32[tap][c] * (in[tap][c] + input_offset). |w32| and
+// acc[c] = sum over taps of w16[tap][c] * (in[tap][c] + input_offset). |w16| and
 // |x + offset| are at most 255, so each product is below 2^16 and int32 is exact for any
 // realistic tap count.
 template <class In>
-void dwAccumulateScalar(const In* const* taps, const int32_t* const* wtaps, int32_t n_taps,
-                        int32_t channels, int32_t input_offset, int32_t* acc) {
-    std::fill(acc, acc + channels, 0);
+void dwAccumulateScalar(const In* const* taps, const int16_t* const* wtaps, int32_t n_taps,
+                        int32_t from, int32_t channels, int32_t input_offset, int32_t* acc) {
+    std::fill(acc + from, acc + channels, 0);
     for (int32_t t = 0; t < n_taps; ++t) {
         const In* ip = taps[t];
-        const int32_t* wp = wtaps[t];
-        for (int32_t c = 0; c < channels; ++c) acc[c] += wp[c] * (int32_t{ip[c]} + input_offset);
+        const int16_t* wp = wtaps[t];
+        for (int32_t c = from; c < channels; ++c)
+            acc[c] += int32_t{wp[c]} * (int32_t{ip[c]} + input_offset);
     }
 }
 
+// 16 inputs widened to int16, plus the input offset (|result| <= 255).
+template <class In>
+__attribute__((target("avx2"))) inline __m256i dwLoadX(const In* p, __m256i off) {
+    const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m256i x =
+        std::is_same_v<In, int8_t> ? _mm256_cvtepi8_epi16(raw) : _mm256_cvtepu8_epi16(raw);
+    return _mm256_add_epi16(x, off);
+}
+
+// 16 channels at a time, taps in pairs: vpmaddwd multiplies (x_t, x_t+1) with (w_t, w_t+1)
+// per channel and adds the two products (each below 2^16, so the sum is exact). The 16-bit
+// interleave works per 128-bit lane, so the two accumulators hold channels {0-3, 8-11} and
+// {4-7, 12-15}; they are put back in order at the end. Integer addition is associative, so
+// the pairing gives the reference's exact sum.
 template <class In>
 __attribute__((target("avx2"))) void dwAccumulateAvx2(const In* const* taps,
-                                                      const int32_t* const* wtaps, int32_t n_taps,
+                                                      const int16_t* const* wtaps, int32_t n_taps,
                                                       int32_t channels, int32_t input_offset,
                                                       int32_t* acc) {
-    const __m256i off = _mm256_set1_epi32(input_offset);
+    const __m256i off = _mm256_set1_epi16(static_cast<int16_t>(input_offset));
     int32_t c = 0;
-    for (; c + 8 <= channels; c += 8) {
-        __m256i a = _mm256_setzero_si256();
-        for (int32_t t = 0; t < n_taps; ++t) {
-            const __m128i raw = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(taps[t] + c));
-            const __m256i x =
-                std::is_same_v<In, int8_t> ? _mm256_cvtepi8_epi32(raw) : _mm256_cvtepu8_epi32(raw);
-            const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wtaps[t] + c));
-            a = _mm256_add_epi32(a, _mm256_mullo_epi32(_mm256_add_epi32(x, off), w));
+    for (; c + 16 <= channels; c += 16) {
+        __m256i lo = _mm256_setzero_si256(), hi = _mm256_setzero_si256();
+        int32_t t = 0;
+        for (; t + 2 <= n_taps; t += 2) {
+            const __m256i x0 = dwLoadX(taps[t] + c, off), x1 = dwLoadX(taps[t + 1] + c, off);
+            const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wtaps[t] + c));
+            const __m256i w1 =
+                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wtaps[t + 1] + c));
+            lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(x0, x1),
+                                                        _mm256_unpacklo_epi16(w0, w1)));
+            hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(x0, x1),
+                                                        _mm256_unpackhi_epi16(w0, w1)));
         }
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + c), a);
+        if (t < n_taps) {
+            const __m256i x0 = dwLoadX(taps[t] + c, off), z = _mm256_setzero_si256();
+            const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wtaps[t] + c));
+            lo = _mm256_add_epi32(
+                lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(x0, z), _mm256_unpacklo_epi16(w0, z)));
+            hi = _mm256_add_epi32(
+                hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(x0, z), _mm256_unpackhi_epi16(w0, z)));
+        }
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + c),
+                            _mm256_permute2x128_si256(lo, hi, 0x20));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + c + 8),
+                            _mm256_permute2x128_si256(lo, hi, 0x31));
     }
-    for (; c < channels; ++c) {
-        int32_t v = 0;
-        for (int32_t t = 0; t < n_taps; ++t)
-            v += wtaps[t][c] * (int32_t{taps[t][c]} + input_offset);
-        acc[c] = v;
-    }
+    if (c < channels) dwAccumulateScalar(taps, wtaps, n_taps, c, channels, input_offset, acc);
 }
 
 const bool kDwAvx2 = __builtin_cpu_supports("avx2");
@@ -105,15 +130,16 @@ void dwFastImpl(const DepthwiseParams& p, const Shape4& in_s, const In* in, cons
                 const W* filter, const int32_t* bias, const Shape4& out_s, In* out) {
     const int32_t oc_n = out_s.c;
     const int32_t dm = p.depth_multiplier;
-    // (w + weights_offset) once, as int32 rows per tap.
-    std::vector<int32_t> w32(static_cast<size_t>(f_s.h) * f_s.w * oc_n);
-    for (size_t i = 0; i < w32.size(); ++i) w32[i] = int32_t{filter[i]} + p.weights_offset;
+    // (w + weights_offset) once, as int16 rows per tap (|value| <= 255).
+    std::vector<int16_t> w16(static_cast<size_t>(f_s.h) * f_s.w * oc_n);
+    for (size_t i = 0; i < w16.size(); ++i)
+        w16[i] = static_cast<int16_t>(int32_t{filter[i]} + p.weights_offset);
     const RowRequantizer requant(p.rule, p.output_multiplier, p.output_shift, oc_n, p.output_offset,
                                  p.quantized_activation_min, p.quantized_activation_max);
     // One output row of accumulators, requantized with one call.
     std::vector<int32_t> acc_row(static_cast<size_t>(out_s.w) * oc_n);
     std::vector<const In*> taps(static_cast<size_t>(f_s.h) * f_s.w);
-    std::vector<const int32_t*> wtaps(taps.size());
+    std::vector<const int16_t*> wtaps(taps.size());
     for (int32_t b = 0; b < out_s.n; ++b)
         for (int32_t oy = 0; oy < out_s.h; ++oy) {
             for (int32_t ox = 0; ox < out_s.w; ++ox) {
@@ -128,7 +154,7 @@ void dwFastImpl(const DepthwiseParams& p, const Shape4& in_s, const In* in, cons
                             ox * p.stride_width - p.padding_width + p.dilation_width_factor * fx;
                         if (ix < 0 || ix >= in_s.w) continue;
                         taps[size_t(n_taps)] = in + in_s.offset(b, iy, ix, 0);
-                        wtaps[size_t(n_taps)] = w32.data() + (int64_t{fy} * f_s.w + fx) * oc_n;
+                        wtaps[size_t(n_taps)] = w16.data() + (int64_t{fy} * f_s.w + fx) * oc_n;
                         ++n_taps;
                     }
                 }
@@ -137,13 +163,13 @@ void dwFastImpl(const DepthwiseParams& p, const Shape4& in_s, const In* in, cons
                         dwAccumulateAvx2(taps.data(), wtaps.data(), n_taps, oc_n, p.input_offset,
                                          a);
                     else
-                        dwAccumulateScalar(taps.data(), wtaps.data(), n_taps, oc_n, p.input_offset,
-                                           a);
+                        dwAccumulateScalar(taps.data(), wtaps.data(), n_taps, 0, oc_n,
+                                           p.input_offset, a);
                 } else {
                     std::fill(a, a + oc_n, 0);
                     for (int32_t t = 0; t < n_taps; ++t) {
                         const In* ip = taps[size_t(t)];
-                        const int32_t* wp = wtaps[size_t(t)];
+                        const int16_t* wp = wtaps[size_t(t)];
                         for (int32_t ic = 0; ic < in_s.c; ++ic) {
                             const int32_t x = int32_t{ip[ic]} + p.input_offset;
                             for (int32_t m = 0; m < dm; ++m) a[ic * dm + m] += wp[ic * dm + m] * x;

@@ -53,54 +53,39 @@ void gemmScalar(const int16_t* a, int32_t m, int32_t lda, const PackedWeightsS16
     }
 }
 
-// AVX2: a 4-row x 16-channel tile. Each step broadcasts one (a[2k], a[2k+1]) pair per row and
-// multiplies it with 16 channels' weight pairs (vpmaddwd: two 16x16-bit products summed into
-// 32 bits, exact since |product| <= 255^2).
+// AVX2: a 6-row x 16-channel tile (12 accumulators, 2 weight registers, 1 broadcast: 15 of
+// the 16 ymm registers). Each step broadcasts one (a[2k], a[2k+1]) pair per row and multiplies
+// it with 16 channels' weight pairs (vpmaddwd: two 16x16-bit products summed into 32 bits,
+// exact since |product| <= 255^2).
 __attribute__((target("avx2"))) void gemmAvx2(const int16_t* a, int32_t m, int32_t lda,
                                               const PackedWeightsS16& w, int32_t* c, int32_t ldc) {
     const int32_t kp_n = w.k_pairs;
     int32_t r = 0;
-    for (; r + 4 <= m; r += 4) {
-        const int16_t* a0 = a + int64_t{r} * lda;
-        const int16_t* a1 = a0 + lda;
-        const int16_t* a2 = a1 + lda;
-        const int16_t* a3 = a2 + lda;
+    for (; r + 6 <= m; r += 6) {
+        const int16_t* ar[6];
+        for (int i = 0; i < 6; ++i) ar[i] = a + int64_t{r + i} * lda;
         for (int32_t b = 0; b < w.n_blocks; ++b) {
             const int16_t* block = w.data.data() + static_cast<size_t>(b) * kp_n * 32;
-            __m256i c00 = _mm256_setzero_si256(), c01 = _mm256_setzero_si256();
-            __m256i c10 = _mm256_setzero_si256(), c11 = _mm256_setzero_si256();
-            __m256i c20 = _mm256_setzero_si256(), c21 = _mm256_setzero_si256();
-            __m256i c30 = _mm256_setzero_si256(), c31 = _mm256_setzero_si256();
+            __m256i acc0[6], acc1[6];
+            for (int i = 0; i < 6; ++i) acc0[i] = acc1[i] = _mm256_setzero_si256();
             for (int32_t kp = 0; kp < kp_n; ++kp) {
                 const __m256i w0 =
                     _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + kp * 32));
                 const __m256i w1 =
                     _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + kp * 32 + 16));
-                int32_t p0, p1, p2, p3;
-                std::memcpy(&p0, a0 + 2 * kp, 4);
-                std::memcpy(&p1, a1 + 2 * kp, 4);
-                std::memcpy(&p2, a2 + 2 * kp, 4);
-                std::memcpy(&p3, a3 + 2 * kp, 4);
-                const __m256i v0 = _mm256_set1_epi32(p0), v1 = _mm256_set1_epi32(p1);
-                const __m256i v2 = _mm256_set1_epi32(p2), v3 = _mm256_set1_epi32(p3);
-                c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(v0, w0));
-                c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(v0, w1));
-                c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(v1, w0));
-                c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(v1, w1));
-                c20 = _mm256_add_epi32(c20, _mm256_madd_epi16(v2, w0));
-                c21 = _mm256_add_epi32(c21, _mm256_madd_epi16(v2, w1));
-                c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(v3, w0));
-                c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(v3, w1));
+                for (int i = 0; i < 6; ++i) {
+                    int32_t pair;
+                    std::memcpy(&pair, ar[i] + 2 * kp, 4);
+                    const __m256i v = _mm256_set1_epi32(pair);
+                    acc0[i] = _mm256_add_epi32(acc0[i], _mm256_madd_epi16(v, w0));
+                    acc1[i] = _mm256_add_epi32(acc1[i], _mm256_madd_epi16(v, w1));
+                }
             }
             int32_t* cr = c + int64_t{r} * ldc + b * 16;
-            _mm256_storeu_si256(reinterpret_cast<__m256i*>(cr), c00);
-            _mm256_storeu_si256(reinterpret_cast<__m256i*>(cr + 8), c01);
-            _mm256_storeu_si256(reinterpret_cast<__m256i*>(cr + ldc), c10);
-            _mm256_storeu_si256(reinterpret_cast<__m256i*>(cr + ldc + 8), c11);
-            _mm256_storeu_si256(reinterpret_cast<__m256i*>(cr + 2 * ldc), c20);
-            _mm256_storeu_si256(reinterpret_cast<__m256i*>(cr + 2 * ldc + 8), c21);
-            _mm256_storeu_si256(reinterpret_cast<__m256i*>(cr + 3 * ldc), c30);
-            _mm256_storeu_si256(reinterpret_cast<__m256i*>(cr + 3 * ldc + 8), c31);
+            for (int i = 0; i < 6; ++i) {
+                _mm256_storeu_si256(reinterpret_cast<__m256i*>(cr + int64_t{i} * ldc), acc0[i]);
+                _mm256_storeu_si256(reinterpret_cast<__m256i*>(cr + int64_t{i} * ldc + 8), acc1[i]);
+            }
         }
     }
     for (; r < m; ++r) {
