@@ -1,4 +1,7 @@
 // Runs a subgraph of a loaded model op by op and hands every produced tensor to the caller.
+// IF / WHILE / CALL_ONCE run the subgraphs they name (each prepared once, see
+// subgraph_host.h); the recorder reports the run subgraph's tensors, body_recorder the
+// callees'.
 //
 //   auto result = qs::engine::run(model, qs::SubgraphId{0}, inputs, options);
 //
@@ -41,6 +44,17 @@ struct RunOptions {
     std::function<const TensorValue*(TensorId tensor, const TensorValue& computed)> override_value;
     // Keep every computed tensor in RunResult::values (otherwise only graph outputs).
     bool keep_values = true;
+    // Variable tensors (TFLite's is_variable: SVDF/LSTM state). false: every run starts from
+    // zero state, as the conformance oracles do. true: a PreparedGraph's run starts from the
+    // state its previous run left (streaming audio models); the first run starts from zero.
+    bool keep_state = false;
+    // Like `recorder`, for tensors of the subgraphs that IF/WHILE/CALL_ONCE run (`subgraph`
+    // is the callee; op is the callee's op, invalid for the callee's inputs).
+    std::function<void(SubgraphId subgraph, OpId op, TensorId tensor, const TensorValue& value)>
+        body_recorder;
+    // A WHILE op that iterates more often stops the run with a warning (TFLite has no limit;
+    // a desktop tool must not hang on a loop whose condition never turns false).
+    int64_t max_while_iterations = int64_t{1} << 24;
 };
 
 struct RunResult {
@@ -77,6 +91,8 @@ public:
     Result<RunResult> run(std::span<const TensorValue> inputs, const RunOptions& options);
     // The op where preparation stopped (no kernel or rejected), if any, and why.
     std::optional<OpId> stopsAt() const;
+    // Zeroes the variable tensors kept for RunOptions::keep_state.
+    void resetState();
     const std::vector<std::string>& warnings() const;
 
 private:

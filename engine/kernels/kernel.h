@@ -31,6 +31,8 @@
 
 namespace qs::engine {
 
+class SubgraphHost;  // engine/subgraph_host.h: lets IF/WHILE/CALL_ONCE run other subgraphs
+
 // What prepare knows about one tensor before any data exists.
 struct TensorInfo {
     TensorId id;
@@ -39,8 +41,12 @@ struct TensorInfo {
     std::vector<int32_t> shape;                  // runtime shape
     const model::Quantization* quant = nullptr;  // never null inside a context
     const TensorValue* constant = nullptr;       // the data, for constant tensors only
+    // The IR tensor (sparsity, is_variable); null only for tensors made up outside a model.
+    const model::Tensor* model_tensor = nullptr;
 
     bool isConstant() const { return constant != nullptr; }
+    // TFLite's is_variable (LSTM/SVDF state): persistent, updated in place by the op.
+    bool isVariable() const { return model_tensor && model_tensor->is_variable; }
     float scale(size_t c = 0) const { return quant->scale(c); }
     int32_t zeroPoint(size_t c = 0) const { return static_cast<int32_t>(quant->zeroPoint(c)); }
     int rank() const { return static_cast<int>(shape.size()); }
@@ -84,6 +90,11 @@ public:
     // An error naming this op ("op 12 (CONV_2D): <message>").
     std::unexpected<Error> fail(std::string message) const;
 
+    // The executor's access to the model's other subgraphs (control-flow ops); null when the
+    // op is prepared outside an executor.
+    SubgraphHost* subgraphHost() const { return m_host; }
+    void setSubgraphHost(SubgraphHost* host) { m_host = host; }
+
 private:
     const model::Operator& m_op;
     OpId m_op_id;
@@ -91,6 +102,7 @@ private:
     bool m_plain;
     std::vector<const TensorInfo*> m_inputs;
     std::vector<TensorInfo*> m_outputs;
+    SubgraphHost* m_host = nullptr;
 };
 
 class EvalContext {
@@ -106,6 +118,14 @@ public:
     int numInputs() const { return static_cast<int>(m_inputs.size()); }
     int numOutputs() const { return static_cast<int>(m_outputs.size()); }
 
+    // Input i when it is a variable tensor (TFLite's is_variable: SVDF/LSTM state) that the op
+    // updates in place; null for other inputs and when the op runs outside an executor.
+    TensorValue* variable(int i) const {
+        return i < static_cast<int>(m_variables.size()) ? m_variables[static_cast<size_t>(i)]
+                                                        : nullptr;
+    }
+    void setVariables(std::vector<TensorValue*> variables) { m_variables = std::move(variables); }
+
     // For what only the data can reveal (a runtime shape tensor that disagrees with the
     // prepared shape, a WHILE that never ends): the executor stops the run after this op
     // with the message as a warning, and the op's outputs are not reported.
@@ -116,6 +136,7 @@ public:
 private:
     std::vector<const TensorValue*> m_inputs;
     std::vector<TensorValue*> m_outputs;
+    std::vector<TensorValue*> m_variables;
     std::string m_error;
 };
 
@@ -139,6 +160,10 @@ public:
     // nullptr when no kernel is registered for the op.
     KernelFactory find(model::BuiltinOp op) const;
     std::vector<model::BuiltinOp> ops() const;
+    // Custom ops (BuiltinOp::CUSTOM) by their custom code, e.g. "TFLite_Detection_PostProcess".
+    void addCustom(std::string code, KernelFactory factory);
+    KernelFactory findCustom(std::string_view code) const;
+    std::vector<std::string> customOps() const;
     // The registry with every kernel family of kernels/kernel_list.h.
     static const KernelRegistry& builtin();
     // Kernels for hybrid ops (float input, constant int8 weights); see the top comment.
@@ -146,6 +171,7 @@ public:
 
 private:
     std::vector<std::pair<model::BuiltinOp, KernelFactory>> m_entries;
+    std::vector<std::pair<std::string, KernelFactory>> m_custom;
 };
 
 }  // namespace qs::engine

@@ -15,5 +15,7 @@
     QS_KERNEL_FAMILY(quantize)               \
     QS_KERNEL_FAMILY(elementwise_binary)     \
     QS_KERNEL_FAMILY(data_movement)          \
-    QS_KERNEL_FAMILY(activations)
+    QS_KERNEL_FAMILY(activations)            \
+    QS_KERNEL_FAMILY(control_flow)           \
+    QS_KERNEL_FAMILY(svdf)
 // clang-format on

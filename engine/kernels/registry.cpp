@@ -33,6 +33,28 @@ std::vector<model::BuiltinOp> KernelRegistry::ops() const {
     return out;
 }
 
+void KernelRegistry::addCustom(std::string code, KernelFactory factory) {
+    auto it = std::find_if(m_custom.begin(), m_custom.end(),
+                           [&](const auto& e) { return e.first == code; });
+    if (it != m_custom.end())
+        it->second = factory;
+    else
+        m_custom.emplace_back(std::move(code), factory);
+}
+
+KernelFactory KernelRegistry::findCustom(std::string_view code) const {
+    for (const auto& [c, f] : m_custom)
+        if (c == code) return f;
+    return nullptr;
+}
+
+std::vector<std::string> KernelRegistry::customOps() const {
+    std::vector<std::string> out;
+    for (const auto& e : m_custom) out.push_back(e.first);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
 const KernelRegistry& KernelRegistry::builtin() {
     static const KernelRegistry registry = [] {
         KernelRegistry r;
