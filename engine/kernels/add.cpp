@@ -4,6 +4,7 @@
 // The xnnpack profile's int8/uint8 ADD follows XNNPACK's qs8/qu8 vadd instead (see
 // XnnpackAddParams).
 #include <bit>
+#include <climits>
 #include <cmath>
 
 #include <optional>
@@ -150,9 +151,11 @@ void addQuantized(const AddParams& p, const Broadcast& bc, const T* a, const T* 
 }
 
 // The same as addQuantized for inputs of the output's shape, 256 elements at a time with the
-// three rescalings vectorized (requantizeUniform gives the scalar rule's exact results).
+// three rescalings vectorized (RowRequantizer::requantizeValues gives the scalar rule's exact
+// results). rq holds the input1, input2 and output requantizers.
 template <class T>
-void addQuantizedSameShape(const AddParams& p, const T* a, const T* b, T* out, int64_t n) {
+void addQuantizedSameShape(const AddParams& p, const RowRequantizer* rq, const T* a, const T* b,
+                           T* out, int64_t n) {
     constexpr int64_t kBlock = 256;
     int32_t x1[kBlock], x2[kBlock], s1[kBlock], s2[kBlock];
     for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
@@ -161,10 +164,10 @@ void addQuantizedSameShape(const AddParams& p, const T* a, const T* b, T* out, i
             x1[i] = (p.input1_offset + a[i0 + i]) * (1 << p.left_shift);
             x2[i] = (p.input2_offset + b[i0 + i]) * (1 << p.left_shift);
         }
-        requantizeUniform(p.rule, x1, m, p.input1_multiplier, p.input1_shift, s1);
-        requantizeUniform(p.rule, x2, m, p.input2_multiplier, p.input2_shift, s2);
+        rq[0].requantizeValues(x1, m, s1);
+        rq[1].requantizeValues(x2, m, s2);
         for (int64_t i = 0; i < m; ++i) x1[i] = s1[i] + s2[i];
-        requantizeUniform(p.rule, x1, m, p.output_multiplier, p.output_shift, s1);
+        rq[2].requantizeValues(x1, m, s1);
         for (int64_t i = 0; i < m; ++i)
             out[i0 + i] = static_cast<T>(std::clamp(
                 s1[i] + p.output_offset, p.quantized_activation_min, p.quantized_activation_max));
@@ -269,6 +272,10 @@ public:
                 // rounds as the reference kernels do.
                 if (!m_xnnpack) p.rule = RequantRule::DoubleRounding;
             }
+            const int32_t lo = INT32_MIN, hi = INT32_MAX;
+            m_rq[0] = RowRequantizer(p.rule, {p.input1_multiplier}, {p.input1_shift}, 8, 0, lo, hi);
+            m_rq[1] = RowRequantizer(p.rule, {p.input2_multiplier}, {p.input2_shift}, 8, 0, lo, hi);
+            m_rq[2] = RowRequantizer(p.rule, {p.output_multiplier}, {p.output_shift}, 8, 0, lo, hi);
         } else {
             return ctx.fail(strFormat("type {} is not supported", model::dtypeName(m_type)));
         }
@@ -325,7 +332,7 @@ private:
             }
         }
         if (m_fast && !std::is_same_v<T, int16_t> && m_bc.same) {
-            addQuantizedSameShape<T>(m_params, in<T>(a), in<T>(b), out<T>(o),
+            addQuantizedSameShape<T>(m_params, m_rq, in<T>(a), in<T>(b), out<T>(o),
                                      shapeElements(m_bc.out_shape));
             return;
         }
@@ -336,7 +343,8 @@ private:
 
     AddParams m_params;
     std::optional<XnnpackAddParams> m_xnnpack;
-    bool m_fast = false;  // vectorized same-shape path (the plain path keeps the scalar loop)
+    bool m_fast = false;     // vectorized same-shape path (the plain path keeps the scalar loop)
+    RowRequantizer m_rq[3];  // input1, input2, output rescaling for the same-shape path
     Broadcast m_bc;
     DType m_type = DType::Float32;
 };

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <bit>
-#include <climits>
 
 namespace qs::engine::kernels {
 
@@ -242,22 +241,18 @@ __attribute__((target("avx2"))) int64_t uniformAvx2(const int32_t* x, int64_t n,
 
 }  // namespace
 
-void requantizeUniform(RequantRule rule, const int32_t* x, int64_t n, int32_t multiplier,
-                       int32_t shift, int32_t* out) {
+void RowRequantizer::requantizeValues(const int32_t* x, int64_t n, int32_t* out) const {
     int64_t done = 0;
-    // An 8-channel requantizer with the same parameters in every lane supplies the layout.
-    const RowRequantizer q(rule, {multiplier}, {shift}, 8, 0, INT32_MIN, INT32_MAX);
-    if (q.vectorized()) {
-        withRule(rule, [&](auto r) {
-            done = uniformAvx2<decltype(r)::value>(x, n, q.m_multiplier.data(),
-                                                   q.m_left_shift.data(), q.m_right_shift.data(),
-                                                   q.m_round_bit.data(), q.m_total_shift.data(),
-                                                   q.m_bias_low.data(), q.m_scale.data(), out);
+    if (m_vector) {
+        withRule(m_rule, [&](auto r) {
+            done = uniformAvx2<decltype(r)::value>(
+                x, n, m_multiplier.data(), m_left_shift.data(), m_right_shift.data(),
+                m_round_bit.data(), m_total_shift.data(), m_bias_low.data(), m_scale.data(), out);
         });
     }
-    withRule(rule, [&](auto r) {
+    withRule(m_rule, [&](auto r) {
         for (int64_t i = done; i < n; ++i)
-            out[i] = requantize<decltype(r)::value>(x[i], multiplier, shift);
+            out[i] = requantize<decltype(r)::value>(x[i], m_multiplier[0], m_shift[0]);
     });
 }
 

@@ -30,6 +30,9 @@ public:
                  int8_t* out) const;
     void runRows(const int32_t* acc, int64_t acc_stride, int64_t rows, const int32_t* bias,
                  uint8_t* out) const;
+    // For a requantizer built with one multiplier and shift: out[i] = requantize(x[i]) for
+    // i < n, without offset or clamping (ADD's per-input and output rescaling).
+    void requantizeValues(const int32_t* x, int64_t n, int32_t* out) const;
     // Whether the AVX2 code is used (false: portable scalar loop).
     bool vectorized() const { return m_vector; }
 
@@ -52,10 +55,5 @@ private:
     std::vector<int32_t> m_total_shift, m_bias_low;    // single rounding (see .cpp)
     std::vector<float> m_scale;                        // fp32
 };
-
-// out[i] = requantize(rule, x[i], multiplier, shift) for i < n: one multiplier for all values
-// (ADD's per-input and output rescaling). Same results as the scalar rule, AVX2 when available.
-void requantizeUniform(RequantRule rule, const int32_t* x, int64_t n, int32_t multiplier,
-                       int32_t shift, int32_t* out);
 
 }  // namespace qs::engine::kernels
