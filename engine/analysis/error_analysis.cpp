@@ -167,19 +167,35 @@ std::vector<WeightReport> weightReports(const model::Model& quant, const model::
                 ch.q_min = INT64_MAX;
                 ch.q_max = INT64_MIN;
             }
-            for (size_t i = 0; i < values->size(); ++i) {
-                const size_t c =
-                    r.channel_axis >= 0
-                        ? static_cast<size_t>((static_cast<int64_t>(i) / inner) % channels)
-                        : 0;
-                auto& ch = r.channels[c];
-                const double v = (*values)[i];
-                ch.min = std::isnan(ch.min) ? v : std::min(ch.min, v);
-                ch.max = std::isnan(ch.max) ? v : std::max(ch.max, v);
-                ch.absmax =
-                    std::isnan(ch.absmax) ? std::fabs(v) : std::max(ch.absmax, std::fabs(v));
-                ch.q_min = std::min(ch.q_min, raw[i]);
-                ch.q_max = std::max(ch.q_max, raw[i]);
+            {
+                // [outer, channel, inner] blocks: no per-element division.
+                const int64_t total = static_cast<int64_t>(values->size());
+                const int64_t in = r.channel_axis >= 0 ? inner : total;
+                const int64_t nch = r.channel_axis >= 0 ? channels : 1;
+                const int64_t outer = nch * in > 0 ? total / (nch * in) : 0;
+                for (int64_t c = 0; c < nch; ++c) {
+                    double lo = INFINITY, hi = -INFINITY;
+                    int64_t qlo = INT64_MAX, qhi = INT64_MIN;
+                    for (int64_t o = 0; o < outer; ++o) {
+                        const int64_t base = (o * nch + c) * in;
+                        for (int64_t k = 0; k < in; ++k) {
+                            const double v = (*values)[static_cast<size_t>(base + k)];
+                            const int64_t rv = raw[static_cast<size_t>(base + k)];
+                            lo = v < lo ? v : lo;
+                            hi = v > hi ? v : hi;
+                            qlo = rv < qlo ? rv : qlo;
+                            qhi = rv > qhi ? rv : qhi;
+                        }
+                    }
+                    auto& ch = r.channels[static_cast<size_t>(c)];
+                    if (outer * in > 0) {
+                        ch.min = lo;
+                        ch.max = hi;
+                        ch.absmax = std::max(std::fabs(lo), std::fabs(hi));
+                        ch.q_min = qlo;
+                        ch.q_max = qhi;
+                    }
+                }
             }
             // TFLite requires bias_scale = input_scale * filter_scale[c]
             // (tensorflow/lite/kernels/kernel_util.cc PopulateConvolutionQuantizationParams

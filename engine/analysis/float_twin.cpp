@@ -76,16 +76,31 @@ Result<void> checkChannels(std::span<const int32_t> shape, const model::Quantiza
     return {};
 }
 
-// reference/dequantize.h: float(double(scale) * (q - zero_point)).
+// reference/dequantize.h: float(double(scale) * (q - zero_point)). Elements are visited as
+// [outer, channel, inner] blocks so no index is divided per element.
 template <class Get>
 std::vector<float> dequantizeWith(int64_t n, std::span<const int32_t> shape,
                                   const model::Quantization& q, Get get) {
     std::vector<float> out(static_cast<size_t>(n));
     const ChannelIndexer channel(shape, q);
-    for (int64_t i = 0; i < n; ++i) {
-        const size_t c = channel(i);
-        out[static_cast<size_t>(i)] = static_cast<float>(
-            static_cast<double>(q.scale(c)) * static_cast<double>(get(i) - q.zeroPoint(c)));
+    const int64_t channels = channel.per_channel ? channel.size : 1;
+    const int64_t inner = channel.per_channel ? channel.inner : n;
+    const int64_t outer = channels * inner > 0 ? n / (channels * inner) : 0;
+    std::vector<double> scale(static_cast<size_t>(channels));
+    std::vector<int64_t> zp(static_cast<size_t>(channels));
+    for (int64_t c = 0; c < channels; ++c) {
+        scale[static_cast<size_t>(c)] = q.scale(static_cast<size_t>(c));
+        zp[static_cast<size_t>(c)] = q.zeroPoint(static_cast<size_t>(c));
+    }
+    float* dst = out.data();
+    for (int64_t o = 0; o < outer; ++o) {
+        for (int64_t c = 0; c < channels; ++c) {
+            const double s = scale[static_cast<size_t>(c)];
+            const int64_t z = zp[static_cast<size_t>(c)];
+            const int64_t base = (o * channels + c) * inner;
+            for (int64_t k = 0; k < inner; ++k)
+                dst[base + k] = static_cast<float>(s * static_cast<double>(get(base + k) - z));
+        }
     }
     return out;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "engine/analysis/float_twin.h"
 #include "model/str_format.h"
@@ -147,78 +148,170 @@ void TensorAccumulator::merge(const TensorAccumulator& o) {
     for (size_t c = 0; c < o.channels.size(); ++c) channels[c].merge(o.channels[c]);
 }
 
-TensorAccumulator compareArrays(std::span<const float> deq, std::span<const float> ref,
-                                std::span<const int32_t> shape, const model::Quantization& q,
-                                DType dtype, std::span<const int64_t> raw, int axis_override) {
-    TensorAccumulator out;
-    const int axis = axis_override == kDefaultAxis ? channelAxis(shape, q) : axis_override;
-    int64_t inner = 1, channels = 1;
-    if (axis >= 0) {
-        channels = shape[static_cast<size_t>(axis)];
-        for (size_t d = static_cast<size_t>(axis) + 1; d < shape.size(); ++d) inner *= shape[d];
-    }
-    const auto range = intRange(dtype);
+namespace {
+
+// Sums per channel, one array per quantity, so the loop over channels (the innermost, contiguous
+// axis of NHWC activations) vectorizes.
+struct ChannelSums {
+    std::vector<double> sum_d, sum_d2, max_abs, sum_f2, sum_q2, sum_qf, sum_lsb2, f_min, f_max, m2;
+    std::vector<int64_t> saturated, out_of_range;
+    explicit ChannelSums(size_t n)
+        : sum_d(n),
+          sum_d2(n),
+          max_abs(n),
+          sum_f2(n),
+          sum_q2(n),
+          sum_qf(n),
+          sum_lsb2(n),
+          f_min(n, std::numeric_limits<double>::infinity()),
+          f_max(n, -std::numeric_limits<double>::infinity()),
+          m2(n),
+          saturated(n),
+          out_of_range(n) {}
+};
+
+// The element layout seen from the statistics axis: [outer, channels, inner].
+struct Blocks {
+    int64_t outer = 1, channels = 1, inner = 1;
+};
+
+template <class Raw>
+TensorAccumulator accumulate(const float* deq, const float* ref, const Raw* raw, int64_t n,
+                             const Blocks& b, const model::Quantization& q, const IntRange& range) {
     const bool quantized = q.isQuantized() && range.valid;
-    out.channels.resize(static_cast<size_t>(std::max<int64_t>(channels, 1)));
-    std::vector<double> inv_scale(out.channels.size(), kNaN);
-    for (size_t c = 0; c < out.channels.size(); ++c) {
-        auto& a = out.channels[c];
+    const size_t nc = static_cast<size_t>(b.channels);
+    TensorAccumulator out;
+    out.channels.resize(nc);
+    std::vector<double> inv_scale(nc, kNaN), rmin(nc, kNaN), rmax(nc, kNaN);
+    for (size_t c = 0; c < nc; ++c) {
         if (!quantized) continue;
         // A per-tensor scale is shared by every channel of the statistics axis.
         const size_t qc = q.isPerChannel() ? c : 0;
         const double s = q.scale(qc);
         const double zp = static_cast<double>(q.zeroPoint(qc));
-        a.has_int = true;
-        a.repr_min = (static_cast<double>(range.min) - zp) * s;
-        a.repr_max = (static_cast<double>(range.max) - zp) * s;
+        rmin[c] = (static_cast<double>(range.min) - zp) * s;
+        rmax[c] = (static_cast<double>(range.max) - zp) * s;
         inv_scale[c] = s != 0 ? 1.0 / s : kNaN;
     }
-    const int64_t n = static_cast<int64_t>(std::min(deq.size(), ref.size()));
-    auto channelOf = [&](int64_t i) -> size_t {
-        return axis >= 0 ? static_cast<size_t>((i / inner) % channels) : 0;
-    };
-    std::vector<double> sum_d(out.channels.size(), 0.0);
-    for (int64_t i = 0; i < n; ++i) {
-        const size_t c = channelOf(i);
-        auto& a = out.channels[c];
-        const double qv = deq[static_cast<size_t>(i)];
-        const double fv = ref[static_cast<size_t>(i)];
-        const double d = qv - fv;
-        ++a.n;
-        sum_d[c] += d;
-        a.sum_d2 += d * d;
-        a.max_abs = std::max(a.max_abs, std::fabs(d));
-        a.sum_f2 += fv * fv;
-        a.sum_q2 += qv * qv;
-        a.sum_qf += qv * fv;
-        const double lsb = d * inv_scale[c];
-        a.sum_lsb2 += lsb * lsb;
-        a.f_min = std::min(a.f_min, fv);
-        a.f_max = std::max(a.f_max, fv);
-        if (quantized) {
-            if (!raw.empty()) {
-                const int64_t r = raw[static_cast<size_t>(i)];
-                if (r == range.min || r == range.max) ++a.saturated;
+    ChannelSums cs(nc);
+    const int64_t used = std::min<int64_t>(n, b.outer * b.channels * b.inner);
+    // The branches are hoisted into template arguments, out of the element loop; __restrict
+    // tells the compiler the accumulators do not alias the data.
+    double* __restrict sd = cs.sum_d.data();
+    double* __restrict sd2 = cs.sum_d2.data();
+    double* __restrict mx = cs.max_abs.data();
+    double* __restrict sf2 = cs.sum_f2.data();
+    double* __restrict sq2 = cs.sum_q2.data();
+    double* __restrict sqf = cs.sum_qf.data();
+    double* __restrict sl2 = cs.sum_lsb2.data();
+    double* __restrict fmn = cs.f_min.data();
+    double* __restrict fmx = cs.f_max.data();
+    int64_t* __restrict sat = cs.saturated.data();
+    int64_t* __restrict oor = cs.out_of_range.data();
+    const double* __restrict inv = inv_scale.data();
+    const double* __restrict lo = rmin.data();
+    const double* __restrict hi = rmax.data();
+    auto pass1 = [&](auto quantized_tag, auto raw_tag) {
+        constexpr bool kQuantized = decltype(quantized_tag)::value;
+        constexpr bool kRaw = decltype(raw_tag)::value;
+        for (int64_t o = 0; o < b.outer; ++o) {
+            for (int64_t k = 0; k < b.inner; ++k) {
+                const int64_t base = o * b.channels * b.inner + k;
+                for (size_t c = 0; c < nc; ++c) {
+                    const int64_t i = base + static_cast<int64_t>(c) * b.inner;
+                    const double qv = deq[i], fv = ref[i];
+                    const double d = qv - fv;
+                    sd[c] += d;
+                    sd2[c] += d * d;
+                    const double ad = d < 0 ? -d : d;
+                    mx[c] = mx[c] < ad ? ad : mx[c];
+                    sf2[c] += fv * fv;
+                    sq2[c] += qv * qv;
+                    sqf[c] += qv * fv;
+                    if constexpr (kQuantized) {
+                        const double lsb = d * inv[c];
+                        sl2[c] += lsb * lsb;
+                        oor[c] += (fv < lo[c]) | (fv > hi[c]);
+                        if constexpr (kRaw) {
+                            const auto r = static_cast<int64_t>(raw[i]);
+                            sat[c] += (r == range.min) | (r == range.max);
+                        }
+                    }
+                    fmn[c] = fv < fmn[c] ? fv : fmn[c];
+                    fmx[c] = fv > fmx[c] ? fv : fmx[c];
+                }
             }
-            if (fv < a.repr_min || fv > a.repr_max) ++a.out_of_range;
+        }
+    };
+    if (quantized && raw)
+        pass1(std::true_type{}, std::true_type{});
+    else if (quantized)
+        pass1(std::true_type{}, std::false_type{});
+    else
+        pass1(std::false_type{}, std::false_type{});
+    if (!quantized)
+        for (size_t c = 0; c < nc; ++c) cs.sum_lsb2[c] = kNaN;
+    const double per_channel = static_cast<double>(b.outer * b.inner);
+    std::vector<double> mean(nc, 0.0);
+    for (size_t c = 0; c < nc; ++c) mean[c] = used ? cs.sum_d[c] / per_channel : 0.0;
+    // Second pass: squared deviations from each channel's own mean (two-pass variance).
+    for (int64_t o = 0; o < b.outer; ++o) {
+        for (int64_t k = 0; k < b.inner; ++k) {
+            const int64_t base = o * b.channels * b.inner + k;
+            for (size_t c = 0; c < nc; ++c) {
+                const int64_t i = base + static_cast<int64_t>(c) * b.inner;
+                const double d =
+                    static_cast<double>(deq[i]) - static_cast<double>(ref[i]) - mean[c];
+                cs.m2[c] += d * d;
+            }
         }
     }
-    for (size_t c = 0; c < out.channels.size(); ++c)
-        if (out.channels[c].n) out.channels[c].mean_d = sum_d[c] / out.channels[c].n;
-    // Second pass: squared deviations from each channel's own mean (two-pass variance).
-    for (int64_t i = 0; i < n; ++i) {
-        const size_t c = channelOf(i);
-        const double d = static_cast<double>(deq[static_cast<size_t>(i)]) -
-                         static_cast<double>(ref[static_cast<size_t>(i)]) - out.channels[c].mean_d;
-        out.channels[c].m2 += d * d;
+    for (size_t c = 0; c < nc; ++c) {
+        auto& a = out.channels[c];
+        a.n = used ? b.outer * b.inner : 0;
+        a.mean_d = mean[c];
+        a.m2 = cs.m2[c];
+        a.sum_d2 = cs.sum_d2[c];
+        a.max_abs = cs.max_abs[c];
+        a.sum_f2 = cs.sum_f2[c];
+        a.sum_q2 = cs.sum_q2[c];
+        a.sum_qf = cs.sum_qf[c];
+        a.sum_lsb2 = cs.sum_lsb2[c];
+        a.saturated = cs.saturated[c];
+        a.out_of_range = cs.out_of_range[c];
+        a.f_min = cs.f_min[c];
+        a.f_max = cs.f_max[c];
+        a.has_int = quantized;
+        a.repr_min = rmin[c];
+        a.repr_max = rmax[c];
     }
     for (const auto& a : out.channels) out.total.merge(a);
-    if (out.total.n == 0 && !out.channels.empty()) {
-        out.total.has_int = quantized;
-        out.total.repr_min = out.channels[0].repr_min;
-        out.total.repr_max = out.channels[0].repr_max;
-    }
+    if (out.total.n == 0 && !out.channels.empty()) out.total = out.channels[0];
     return out;
+}
+
+Blocks blocksFor(std::span<const int32_t> shape, int axis, int64_t n) {
+    Blocks b;
+    if (axis < 0 || static_cast<size_t>(axis) >= shape.size()) {
+        b.inner = n;
+        return b;
+    }
+    b.channels = std::max<int32_t>(shape[static_cast<size_t>(axis)], 1);
+    for (size_t d = static_cast<size_t>(axis) + 1; d < shape.size(); ++d) b.inner *= shape[d];
+    for (size_t d = 0; d < static_cast<size_t>(axis); ++d) b.outer *= shape[d];
+    if (shape[static_cast<size_t>(axis)] == 0) b.outer = 0;
+    return b;
+}
+
+}  // namespace
+
+TensorAccumulator compareArrays(std::span<const float> deq, std::span<const float> ref,
+                                std::span<const int32_t> shape, const model::Quantization& q,
+                                DType dtype, std::span<const int64_t> raw, int axis_override) {
+    const int axis = axis_override == kDefaultAxis ? channelAxis(shape, q) : axis_override;
+    const int64_t n = static_cast<int64_t>(std::min(deq.size(), ref.size()));
+    return accumulate(deq.data(), ref.data(), raw.empty() ? nullptr : raw.data(), n,
+                      blocksFor(shape, axis, n), q, intRange(dtype));
 }
 
 Result<TensorAccumulator> compareTensor(const TensorValue& quant, const model::Quantization& q,
@@ -231,37 +324,29 @@ Result<TensorAccumulator> compareTensor(const TensorValue& quant, const model::Q
                               shapeString(quant.shape()), reference.numElements(),
                               shapeString(reference.shape())));
     const bool is_int = model::isQuantizable(quant.dtype()) && q.isQuantized();
-    model::Quantization none;
-    auto deq = dequantizeValue(quant, is_int ? q : none);
+    const model::Quantization none;
+    const model::Quantization& used_q = is_int ? q : none;
+    auto deq = dequantizeValue(quant, used_q);
     if (!deq) return std::unexpected(deq.error());
-    std::vector<int64_t> raw;
-    if (is_int) {
-        raw.resize(static_cast<size_t>(quant.numElements()));
-        auto copy = [&](auto src) {
-            for (size_t i = 0; i < raw.size(); ++i) raw[i] = static_cast<int64_t>(src[i]);
-        };
-        switch (quant.dtype()) {
-            case DType::Int8:
-                copy(quant.data<int8_t>());
-                break;
-            case DType::UInt8:
-                copy(quant.data<uint8_t>());
-                break;
-            case DType::Int16:
-                copy(quant.data<int16_t>());
-                break;
-            case DType::Int32:
-                copy(quant.data<int32_t>());
-                break;
-            case DType::Int64:
-                copy(quant.data<int64_t>());
-                break;
-            default:
-                raw.clear();
-        }
+    const int64_t n = quant.numElements();
+    const Blocks b = blocksFor(quant.shape(), channelAxis(quant.shape(), used_q), n);
+    const auto range = intRange(quant.dtype());
+    const float* d = deq->data<float>().data();
+    const float* f = reference.data<float>().data();
+    switch (is_int ? quant.dtype() : DType::Float32) {
+        case DType::Int8:
+            return accumulate(d, f, quant.data<int8_t>().data(), n, b, used_q, range);
+        case DType::UInt8:
+            return accumulate(d, f, quant.data<uint8_t>().data(), n, b, used_q, range);
+        case DType::Int16:
+            return accumulate(d, f, quant.data<int16_t>().data(), n, b, used_q, range);
+        case DType::Int32:
+            return accumulate(d, f, quant.data<int32_t>().data(), n, b, used_q, range);
+        case DType::Int64:
+            return accumulate(d, f, quant.data<int64_t>().data(), n, b, used_q, range);
+        default:
+            return accumulate(d, f, static_cast<const int8_t*>(nullptr), n, b, used_q, range);
     }
-    return compareArrays(deq->data<float>(), reference.data<float>(), quant.shape(),
-                         is_int ? q : none, quant.dtype(), raw);
 }
 
 }  // namespace qs::engine::analysis
