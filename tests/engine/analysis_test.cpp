@@ -223,6 +223,52 @@ TEST(AnalysisFloatTwin, Int4AndFloat16Constants) {
     EXPECT_EQ(*hv, (std::vector<float>{1.0f, -2.5f}));
 }
 
+Result<std::vector<TensorValue>> conformanceInput(const std::string& model) {
+    auto v = readNpy(std::string(QS_CONFORMANCE_DIR) + "/" + model + "/inputs/input_0.npy");
+    if (!v) return std::unexpected(v.error());
+    std::vector<TensorValue> out;
+    out.push_back(std::move(*v));
+    return out;
+}
+
+// The twin of a float model is the model itself: every tensor matches exactly.
+TEST(AnalysisFloatTwin, FloatModelIsItsOwnTwin) {
+    auto m =
+        model::loadModel(std::string(QS_CONFORMANCE_DIR) + "/resnet8_cifar_float/model.tflite");
+    ASSERT_TRUE(m);
+    auto twin = makeFloatTwin(*m);
+    ASSERT_TRUE(twin);
+    EXPECT_EQ(twin->dequantized_constants + twin->converted_activations + twin->identity_ops, 0);
+    auto a =
+        analyze(*m, nullptr, 1, [](int) { return conformanceInput("resnet8_cifar_float"); }, {});
+    ASSERT_TRUE(a) << a.error().message;
+    ASSERT_EQ(a->tensors.size(), 17u);
+    for (const auto& t : a->tensors) EXPECT_EQ(t.pooled.max_abs_error, 0) << t.tensor.value;
+}
+
+// A hybrid (dynamic-range) model: the twin is pure float32; the int8 weights it dequantized
+// are what the hybrid kernels use, so only the on-the-fly input quantization differs.
+TEST(AnalysisFloatTwin, HybridModelBecomesFloat) {
+    auto m = model::loadModel(std::string(QS_CONFORMANCE_DIR) +
+                              "/ad01_toycar_dynamic_range/model.tflite");
+    ASSERT_TRUE(m);
+    auto twin = makeFloatTwin(*m);
+    ASSERT_TRUE(twin);
+    EXPECT_GT(twin->dequantized_constants, 0);
+    for (const auto& t : twin->model.main().tensors)
+        if (t.isConstant() && !t.quantization.isQuantized() && t.dtype != DType::Int32)
+            EXPECT_EQ(t.dtype, DType::Float32) << t.name;
+    auto a = analyze(*m, nullptr, 1,
+                     [](int) { return conformanceInput("ad01_toycar_dynamic_range"); }, {});
+    ASSERT_TRUE(a) << a.error().message;
+    ASSERT_EQ(a->tensors.size(), 11u);
+    EXPECT_EQ(a->tensors.front().pooled.max_abs_error, 0);  // the float input itself
+    for (size_t i = 1; i < a->tensors.size(); ++i) {
+        EXPECT_GT(a->tensors[i].pooled.sqnr_db, 20) << a->tensors[i].tensor.value;
+        EXPECT_LT(a->tensors[i].pooled.sqnr_db, 80) << a->tensors[i].tensor.value;
+    }
+}
+
 // input (int8, s=1) -QUANTIZE-> t1 (s=2) -QUANTIZE-> t2 (s=4) -QUANTIZE-> t3 (s=1).
 // The float twin runs three identities. With x = [3, 6]:
 //   int engine: t1 = round([1.5, 3]) = [2, 3] -> [4, 6]; t2 = round([1, 1.5]) = [1, 2] -> [4, 8];
