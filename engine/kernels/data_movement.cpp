@@ -537,8 +537,8 @@ private:
 // ---- GATHER / GATHER_ND ------------------------------------------------------------------
 
 // tensorflow/lite/kernels/gather.cc + reference_ops::Gather with batch_dims. An index out of
-// range makes TFLite fail in eval; we write zeros for that slice (the data cannot be
-// validated at prepare).
+// range makes TFLite's Gather return kTfLiteError in eval ("Gather index out of bounds"); the
+// data cannot be validated at prepare, so eval stops the run (EvalContext::fail).
 class GatherKernel final : public Kernel {
 public:
     Result<void> prepare(PrepareContext& ctx) override {
@@ -583,8 +583,9 @@ public:
                     const int64_t i = idx[static_cast<size_t>(b * m_coords + c)];
                     uint8_t* d = dst + ((b * m_outer + o) * m_coords + c) * m_inner;
                     if (i < 0 || i >= m_axis_size) {
-                        std::memset(d, 0, static_cast<size_t>(m_inner));
-                        continue;
+                        ctx.fail(
+                            strFormat("GATHER index {} is out of range [0, {})", i, m_axis_size));
+                        return;
                     }
                     std::memcpy(d, src + ((b * m_outer + o) * m_axis_size + i) * m_inner,
                                 static_cast<size_t>(m_inner));
@@ -597,7 +598,8 @@ private:
 };
 
 // reference_ops::GatherNd: the last indices dimension K addresses the first K params
-// dimensions; each index tuple copies one slice of the remaining dimensions.
+// dimensions; each index tuple copies one slice of the remaining dimensions. An index out of
+// range fails at eval as in TFLite (gather_nd.cc checks every index, "Invalid index").
 class GatherNdKernel final : public Kernel {
 public:
     Result<void> prepare(PrepareContext& ctx) override {
@@ -634,10 +636,12 @@ public:
                 ok = ok && i >= 0 && i < n;
                 off = off * n + i;
             }
-            if (ok)
-                std::memcpy(dst + t * m_slice, src + off * m_slice, static_cast<size_t>(m_slice));
-            else
-                std::memset(dst + t * m_slice, 0, static_cast<size_t>(m_slice));
+            if (!ok) {
+                ctx.fail(strFormat("GATHER_ND index tuple {} is out of range of params shape [{}]",
+                                   t, shapeString(m_dims)));
+                return;
+            }
+            std::memcpy(dst + t * m_slice, src + off * m_slice, static_cast<size_t>(m_slice));
         }
     }
 

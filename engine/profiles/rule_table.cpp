@@ -127,11 +127,6 @@ constexpr RuleEntry kRules[] = {
     {P::Builtin, BuiltinOp::DEPTHWISE_CONV_2D, "float32", R::DoubleRounding, kTfHybrid, "int8 weights (hybrid): asymmetric per-batch input quantization"},
     {P::Xnnpack, BuiltinOp::FULLY_CONNECTED, "float32", R::Fp32, kXnnQd8, "int8 weights (hybrid): qd8 per-row input quantization (float params, ties to even)"},
     {P::Xnnpack, BuiltinOp::CONV_2D, "float32", R::Fp32, kXnnQd8, "int8 weights (hybrid): qd8 per pixel for 1x1 stride-1 convs; KNOWN GAP: other geometries use the builtin arithmetic"},
-    // Stateful and sequence kernels (svdf.cpp): LiteRT rejects variable tensors, so xnnpack = builtin.
-    {P::Reference, BuiltinOp::SVDF, "*", R::DoubleRounding, "tensorflow/tflite-micro:tensorflow/lite/micro/kernels/svdf_common.cc", "int8: feature dot -> state (scale_1, + state zp, clamp), time dot, bias + rank sum -> output (scale_2); scales float products; float: bias first"},
-    {P::SingleRounding, BuiltinOp::SVDF, "*", R::SingleRounding, "tensorflow/tflite-micro:tensorflow/lite/micro/kernels/svdf_common.cc", "as reference, single-rounded"},
-    {P::Builtin, BuiltinOp::SVDF, "*", R::DoubleRounding, "tensorflow/tensorflow:tensorflow/lite/kernels/svdf.cc + internal/reference/svdf.h", "int8: int16 state with zero point 0 only; float: rank sum, then bias"},
-    {P::Xnnpack, BuiltinOp::SVDF, "*", R::DoubleRounding, "tensorflow/tensorflow:tensorflow/lite/kernels/svdf.cc", "not delegated (and LiteRT rejects variable tensors): TFLite builtin"},
     // Element-wise and activation kernels (elementwise_binary.cpp, activations.cpp).
     {P::Reference, BuiltinOp::SUB, "*", R::DoubleRounding, "tensorflow/tflite-micro:tensorflow/lite/micro/kernels/sub_common.cc + reference/sub.h", "inputs << 20 (int16: << 15), ratio multipliers computed in float, s1 - MBQM(x2, m2)"},
     {P::Reference, BuiltinOp::MUL, "*", R::DoubleRounding, "tensorflow/tflite-micro:tensorflow/lite/kernels/internal/reference/integer_ops/mul.h", "(x1 - zp1) * (x2 - zp2) requantized once; s1 * s2 / s_out in double"},
@@ -150,6 +145,21 @@ constexpr RuleEntry kRules[] = {
     {P::Xnnpack, BuiltinOp::SUB, "*", R::SingleRounding, kXnn, "KNOWN GAP: modelled as TFLM single rounding; XNNPACK's qs8 vsub parameters are not reproduced"},
     {P::Xnnpack, BuiltinOp::LOGISTIC, "*", R::DoubleRounding, kXnn, "8-bit: TFLite's float table (XNNPACK's own sigmoid table not verified against golden data)"},
     {P::Xnnpack, BuiltinOp::TANH, "*", R::DoubleRounding, kXnn, "8-bit: TFLite's float table (unverified against XNNPACK)"},
+    // LOG_SOFTMAX, L2_NORMALIZATION, RESIZE_* (normalization.cpp, resize.cpp).
+    {P::Reference, BuiltinOp::LOG_SOFTMAX, "*", R::DoubleRounding, "tensorflow/tflite-micro:tensorflow/lite/kernels/internal/reference/log_softmax.h", "8-bit: Q5.26 diffs, gemmlowp exp, Q12 sum, fixed-point log, RoundingDivideByPOT(., 22) + 127 (uint8: 255)"},
+    {P::SingleRounding, BuiltinOp::LOG_SOFTMAX, "*", R::SingleRounding, "tensorflow/tflite-micro:tensorflow/lite/kernels/internal/reference/log_softmax.h", "as reference; both multiplies single-rounded, multiplier capped below 2^30"},
+    {P::Builtin, BuiltinOp::LOG_SOFTMAX, "*", R::DoubleRounding, "tensorflow/tensorflow:tensorflow/lite/kernels/activations.cc LogSoftmaxEval<kGenericOptimized> + optimized_ops.h LogSoftmax", "8-bit: float exp table, log of float sum, rint (ties to even) + zp; no requantization"},
+    {P::Xnnpack, BuiltinOp::LOG_SOFTMAX, "*", R::DoubleRounding, "tensorflow/tensorflow:tensorflow/lite/kernels/activations.cc", "XNNPACK takes no LOG_SOFTMAX: TFLite builtin table path"},
+    {P::Reference, BuiltinOp::L2_NORMALIZATION, "*", R::DoubleRounding, "tensorflow/tflite-micro:tensorflow/lite/kernels/internal/reference/integer_ops/l2normalization.h", "int8: GetInvSqrtQuantizedMultiplierExp, MBQM(x - zp, inv, shift + 7); uint8: reference_ops (always double rounding)"},
+    {P::SingleRounding, BuiltinOp::L2_NORMALIZATION, "*", R::SingleRounding, "tensorflow/tflite-micro:tensorflow/lite/kernels/internal/reference/integer_ops/l2normalization.h", "int8 requantization single-rounded"},
+    {P::Builtin, BuiltinOp::L2_NORMALIZATION, "*", R::DoubleRounding, "tensorflow/tensorflow:tensorflow/lite/kernels/l2norm.cc", "same integer kernels as the reference"},
+    {P::Xnnpack, BuiltinOp::L2_NORMALIZATION, "*", R::DoubleRounding, "tensorflow/tensorflow:tensorflow/lite/kernels/l2norm.cc", "XNNPACK takes no L2_NORMALIZATION: TFLite builtin"},
+    {P::Reference, BuiltinOp::RESIZE_BILINEAR, "*", R::DoubleRounding, "tensorflow/tflite-micro:tensorflow/lite/kernels/internal/reference/resize_bilinear.h", "int8/int16: 10-bit coordinates, sum / 2^20 rounded half away from zero; uint8: float + 0.5 truncated"},
+    {P::SingleRounding, BuiltinOp::RESIZE_BILINEAR, "*", R::SingleRounding, "tensorflow/tflite-micro:tensorflow/lite/kernels/internal/reference/resize_bilinear.h", "int8/int16: (sum + 2^19) >> 20"},
+    {P::Builtin, BuiltinOp::RESIZE_BILINEAR, "*", R::DoubleRounding, "tensorflow/tensorflow:tensorflow/lite/kernels/resize_bilinear.cc + internal/optimized/resize_bilinear.h", "int8/int16: reference integer kernel; uint8: ResizeBilinearGenericSmallChannel; float: 2x2 special case or generic accumulation"},
+    {P::Xnnpack, BuiltinOp::RESIZE_BILINEAR, "*", R::DoubleRounding, kXnn, "KNOWN GAP: XNNPACK's ibilinear kernels not reproduced; builtin arithmetic used"},
+    {P::Builtin, BuiltinOp::RESIZE_NEAREST_NEIGHBOR, "*", R::DoubleRounding, "tensorflow/tensorflow:tensorflow/lite/kernels/resize_nearest_neighbor.cc + optimized_ops ResizeNearestNeighbor", "8-bit without align_corners/half_pixel_centers: 16.16 fixed-point scale (in << 16) / out + 1; else the reference float rule"},
+    {P::Xnnpack, BuiltinOp::RESIZE_NEAREST_NEIGHBOR, "*", R::DoubleRounding, kXnn, "KNOWN GAP: modelled as TFLite builtin"},
 };
 // clang-format on
 

@@ -72,6 +72,8 @@ public:
 
     // Prepared output infos of the last run (shape and, when folded, the constant).
     const std::vector<TensorInfo>& outputInfos() const { return m_out_infos; }
+    // The message of EvalContext::fail in the last run (empty when eval succeeded).
+    const std::string& evalError() const { return m_eval_error; }
 
     Result<std::vector<TensorValue>> run() {
         std::vector<TensorInfo> in_infos(m_inputs.size());
@@ -120,6 +122,7 @@ public:
         for (auto& r : results) out_values.push_back(&r);
         EvalContext ectx(std::move(in_values), std::move(out_values));
         m_kernel->eval(ectx);
+        m_eval_error = ectx.error();
         return results;
     }
 
@@ -141,6 +144,7 @@ private:
     std::vector<TensorInfo> m_out_infos;
     std::unique_ptr<Kernel> m_kernel;
     std::vector<std::unique_ptr<TensorValue>> m_folded;
+    std::string m_eval_error;
 };
 
 }  // namespace qs::engine::test
