@@ -16,6 +16,9 @@
     QS_KERNEL_FAMILY(elementwise_binary)     \
     QS_KERNEL_FAMILY(data_movement)          \
     QS_KERNEL_FAMILY(activations)            \
+    QS_KERNEL_FAMILY(control_flow)           \
+    QS_KERNEL_FAMILY(svdf)                   \
+    QS_KERNEL_FAMILY(densify)                \
     QS_KERNEL_FAMILY(arg_minmax)             \
     QS_KERNEL_FAMILY(cast)                   \
     QS_KERNEL_FAMILY(resize)                 \

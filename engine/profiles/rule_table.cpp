@@ -127,6 +127,11 @@ constexpr RuleEntry kRules[] = {
     {P::Builtin, BuiltinOp::DEPTHWISE_CONV_2D, "float32", R::DoubleRounding, kTfHybrid, "int8 weights (hybrid): asymmetric per-batch input quantization"},
     {P::Xnnpack, BuiltinOp::FULLY_CONNECTED, "float32", R::Fp32, kXnnQd8, "int8 weights (hybrid): qd8 per-row input quantization (float params, ties to even)"},
     {P::Xnnpack, BuiltinOp::CONV_2D, "float32", R::Fp32, kXnnQd8, "int8 weights (hybrid): qd8 per pixel for 1x1 stride-1 convs; KNOWN GAP: other geometries use the builtin arithmetic"},
+    // Stateful and sequence kernels (svdf.cpp): LiteRT rejects variable tensors, so xnnpack = builtin.
+    {P::Reference, BuiltinOp::SVDF, "*", R::DoubleRounding, "tensorflow/tflite-micro:tensorflow/lite/micro/kernels/svdf_common.cc", "int8: feature dot -> state (scale_1, + state zp, clamp), time dot, bias + rank sum -> output (scale_2); scales float products; float: bias first"},
+    {P::SingleRounding, BuiltinOp::SVDF, "*", R::SingleRounding, "tensorflow/tflite-micro:tensorflow/lite/micro/kernels/svdf_common.cc", "as reference, single-rounded"},
+    {P::Builtin, BuiltinOp::SVDF, "*", R::DoubleRounding, "tensorflow/tensorflow:tensorflow/lite/kernels/svdf.cc + internal/reference/svdf.h", "int8: int16 state with zero point 0 only; float: rank sum, then bias"},
+    {P::Xnnpack, BuiltinOp::SVDF, "*", R::DoubleRounding, "tensorflow/tensorflow:tensorflow/lite/kernels/svdf.cc", "not delegated (and LiteRT rejects variable tensors): TFLite builtin"},
     // Element-wise and activation kernels (elementwise_binary.cpp, activations.cpp).
     {P::Reference, BuiltinOp::SUB, "*", R::DoubleRounding, "tensorflow/tflite-micro:tensorflow/lite/micro/kernels/sub_common.cc + reference/sub.h", "inputs << 20 (int16: << 15), ratio multipliers computed in float, s1 - MBQM(x2, m2)"},
     {P::Reference, BuiltinOp::MUL, "*", R::DoubleRounding, "tensorflow/tflite-micro:tensorflow/lite/kernels/internal/reference/integer_ops/mul.h", "(x1 - zp1) * (x2 - zp2) requantized once; s1 * s2 / s_out in double"},
