@@ -19,6 +19,7 @@
     QS_KERNEL_FAMILY(control_flow)           \
     QS_KERNEL_FAMILY(svdf)                   \
     QS_KERNEL_FAMILY(densify)                \
+    QS_KERNEL_FAMILY(detection_postprocess)  \
     QS_KERNEL_FAMILY(arg_minmax)             \
     QS_KERNEL_FAMILY(cast)                   \
     QS_KERNEL_FAMILY(resize)                 \
