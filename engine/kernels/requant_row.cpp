@@ -20,9 +20,13 @@ __attribute__((target("avx2"))) inline __m256i interleaveLow32(__m256i even, __m
     return _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
 }
 
-// gemmlowp's high multiply ((x << left) * m + 2^30) >> 31 for 8 lanes. The product of two
-// int32 values is below 2^62 in magnitude, so bits 31..62 of the 64-bit sum are the int32
-// result; a logical 64-bit shift yields them as well as an arithmetic one would.
+// gemmlowp's SaturatingRoundingDoublingHighMul of (x << left) and m for 8 lanes, written as
+// floor((ab + 2^30) / 2^31): for ab >= 0 that is the upstream nudge + truncation; for ab < 0
+// truncating (ab + 1 - 2^30) / 2^31 toward zero is the ceiling, which equals
+// floor((ab + 1 - 2^30 + 2^31 - 1) / 2^31). (The saturating INT32_MIN * INT32_MIN case cannot
+// occur: multipliers are non-negative.) ruy's first step is the same expression. The product
+// of two int32 values is below 2^62 in magnitude, so bits 31..62 of the 64-bit sum are the
+// int32 result; a logical 64-bit shift yields them as well as an arithmetic one would.
 __attribute__((target("avx2"))) inline __m256i highMul(__m256i x, __m256i m, __m256i left) {
     const __m256i shifted = _mm256_sllv_epi32(x, left);
     const __m256i nudge = _mm256_set1_epi64x(int64_t{1} << 30);

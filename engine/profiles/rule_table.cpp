@@ -110,6 +110,7 @@ constexpr RuleEntry kRules[] = {
     {P::Xnnpack, BuiltinOp::ADD, "uint8", R::XnnpackAdd, kXnnAdd, "as int8 (qu8-vadd)"},
     {P::Xnnpack, BuiltinOp::MEAN, "int8", R::Fp32, kXnnMean, "int32 sum - n*zp_in, float(s_in/s_out) * (1/n) in float, ties to even"},
     {P::Xnnpack, BuiltinOp::MEAN, "uint8", R::Fp32, kXnnMean, "as int8 (qu8)"},
+    {P::Xnnpack, BuiltinOp::AVERAGE_POOL_2D, "*", R::DoubleRounding, kTfPool, "the delegate takes float32 average pooling only (VisitAveragePool2DNode: CheckTensorFloat32Type); quantized runs TFLite builtin: sum / count rounded half away from zero"},
     {P::Xnnpack, BuiltinOp::ADD, "int16", R::DoubleRounding, kTflmAdd, "XNNPACK takes no int16 ADD: TFLite builtin (double rounding)"},
     {P::Xnnpack, BuiltinOp::SOFTMAX, "*", R::DoubleRounding, kTfSoftmax, "XNNPACK takes no quantized softmax: TFLite builtin LUT"},
     {P::Reference, BuiltinOp::TRANSPOSE_CONV, "*", R::DoubleRounding, kTflmTConv, "scatter into an int32 (int16x8: int64) scratch, then requantize"},
