@@ -23,5 +23,6 @@
     QS_KERNEL_FAMILY(arg_minmax)             \
     QS_KERNEL_FAMILY(cast)                   \
     QS_KERNEL_FAMILY(resize)                 \
-    QS_KERNEL_FAMILY(normalization)
+    QS_KERNEL_FAMILY(normalization)          \
+    QS_KERNEL_FAMILY(reduce_generic)
 // clang-format on

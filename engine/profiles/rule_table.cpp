@@ -166,6 +166,23 @@ constexpr RuleEntry kRules[] = {
     {P::Xnnpack, BuiltinOp::RESIZE_BILINEAR, "*", R::DoubleRounding, kXnn, "KNOWN GAP: XNNPACK's ibilinear kernels not reproduced; builtin arithmetic used"},
     {P::Builtin, BuiltinOp::RESIZE_NEAREST_NEIGHBOR, "*", R::DoubleRounding, "tensorflow/tensorflow:tensorflow/lite/kernels/resize_nearest_neighbor.cc + optimized_ops ResizeNearestNeighbor", "8-bit without align_corners/half_pixel_centers: 16.16 fixed-point scale (in << 16) / out + 1; else the reference float rule"},
     {P::Xnnpack, BuiltinOp::RESIZE_NEAREST_NEIGHBOR, "*", R::DoubleRounding, kXnn, "KNOWN GAP: modelled as TFLite builtin"},
+    // SUM, REDUCE_MAX, REDUCE_MIN, REDUCE_PROD (reduce_generic.cpp); TFLM has no REDUCE_PROD.
+    {P::Reference, BuiltinOp::SUM, "*", R::DoubleRounding, "tensorflow/tflite-micro:tensorflow/lite/micro/kernels/reduce_common.cc EvalSumHelper + kernels/internal/reference/reduce.h QuantizedMeanOrSum", "8/16-bit: (sum(q) - n * zp_in) requantized by s_in / s_out, + zp_out, clamped; float: row-major sum"},
+    {P::SingleRounding, BuiltinOp::SUM, "*", R::SingleRounding, "tensorflow/tflite-micro:tensorflow/lite/micro/kernels/reduce_common.cc", "as reference, single-rounded"},
+    {P::Builtin, BuiltinOp::SUM, "*", R::DoubleRounding, "tensorflow/tensorflow:tensorflow/lite/kernels/reduce.cc EvalSum + internal/optimized/reduce.h QuantizedMeanOrSum", "8-bit with new quantization: round(float(sum(q)) * s_in/s_out - zp_in * s_in/s_out * n) + zp_out, cast to 8 bits without clamp (wraps); equal quantization and int16: sum in the element type (wraps)"},
+    {P::Xnnpack, BuiltinOp::SUM, "*", R::DoubleRounding, kXnn, "KNOWN GAP: modelled as TFLite builtin (no golden data)"},
+    {P::Reference, BuiltinOp::REDUCE_MAX, "*", R::DoubleRounding, "tensorflow/tflite-micro:tensorflow/lite/micro/kernels/reduce_common.cc EvalMaxHelper", "quantization must not change; float: in > current ? in : current (NaN skipped)"},
+    {P::SingleRounding, BuiltinOp::REDUCE_MAX, "*", R::SingleRounding, "tensorflow/tflite-micro:tensorflow/lite/micro/kernels/reduce_common.cc EvalMaxHelper", "as reference (no requantization)"},
+    {P::Builtin, BuiltinOp::REDUCE_MAX, "*", R::DoubleRounding, "tensorflow/tensorflow:tensorflow/lite/kernels/reduce.cc + internal/optimized/reduce.h MaxOp", "quantization must not change; float: current > in ? current : in (a NaN replaces the running value)"},
+    {P::Xnnpack, BuiltinOp::REDUCE_MAX, "*", R::DoubleRounding, kXnn, "KNOWN GAP: modelled as TFLite builtin"},
+    {P::Reference, BuiltinOp::REDUCE_MIN, "*", R::DoubleRounding, "tensorflow/tflite-micro:tensorflow/lite/micro/kernels/reduce_common.cc EvalMinHelper", "as REDUCE_MAX, mirrored"},
+    {P::SingleRounding, BuiltinOp::REDUCE_MIN, "*", R::SingleRounding, "tensorflow/tflite-micro:tensorflow/lite/micro/kernels/reduce_common.cc EvalMinHelper", "as reference"},
+    {P::Builtin, BuiltinOp::REDUCE_MIN, "*", R::DoubleRounding, "tensorflow/tensorflow:tensorflow/lite/kernels/reduce.cc + internal/optimized/reduce.h MinOp", "as REDUCE_MAX, mirrored"},
+    {P::Xnnpack, BuiltinOp::REDUCE_MIN, "*", R::DoubleRounding, kXnn, "KNOWN GAP: modelled as TFLite builtin"},
+    {P::Reference, BuiltinOp::REDUCE_PROD, "*", R::DoubleRounding, "tensorflow/tensorflow:tensorflow/lite/kernels/reduce.cc EvalQuantizedProd", "no TFLM kernel: TFLite's; int8/int16: each step acc * (q - zp_in) requantized by s_in / s_out^(1/n) (int64 multiply, same in both builds), once more at the end"},
+    {P::SingleRounding, BuiltinOp::REDUCE_PROD, "*", R::SingleRounding, "tensorflow/tensorflow:tensorflow/lite/kernels/reduce.cc EvalQuantizedProd", "as reference"},
+    {P::Builtin, BuiltinOp::REDUCE_PROD, "*", R::DoubleRounding, "tensorflow/tensorflow:tensorflow/lite/kernels/reduce.cc EvalQuantizedProd + internal/reference/reduce.h QuantizedReduceProd", "int8/int16 as reference; float/int32/int64: row-major product"},
+    {P::Xnnpack, BuiltinOp::REDUCE_PROD, "*", R::DoubleRounding, kXnn, "not delegated: TFLite builtin"},
 };
 // clang-format on
 
