@@ -1,6 +1,7 @@
 #include "app/gui/main_window.h"
 
 #include <QAction>
+#include <QActionGroup>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QComboBox>
@@ -11,22 +12,37 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QHBoxLayout>
+#include <QInputDialog>
 #include <QLabel>
+#include <QLineEdit>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
+#include <QProgressBar>
 #include <QPushButton>
 #include <QSettings>
+#include <QSplitter>
 #include <QStackedWidget>
 #include <QStatusBar>
+#include <QToolBar>
 #include <QVBoxLayout>
 
+#include "app/gui/analysis_metrics.h"
 #include "app/gui/model_document.h"
-#include "widgets/ops/op_table_view.h"
+#include "engine/analysis/report.h"
+#include "model/loader.h"
+#include "widgets/graph/graph_items.h"
+#include "widgets/graph/graph_panel.h"
+#include "widgets/graph/graph_view.h"
+#include "widgets/inspector/inspector_view.h"
+#include "widgets/layers/layer_table_model.h"
+#include "widgets/layers/layer_table_view.h"
 
 // The .qrc is compiled into the static qs_app_gui library; its initializer must be referenced
 // explicitly or the linker drops it. Q_INIT_RESOURCE has to be called outside any namespace.
-static void initResources() { Q_INIT_RESOURCE(resources); }
+static void initResources() {
+    Q_INIT_RESOURCE(resources);
+}
 
 namespace qs::app {
 
@@ -35,11 +51,20 @@ namespace {
 constexpr auto kRecentKey = "recentFiles";
 constexpr auto kLastDirKey = "lastOpenDir";
 constexpr auto kGeometryKey = "mainWindow/geometry";
+constexpr auto kSplitterKey = "mainWindow/splitters";
+constexpr auto kProfileKey = "run/profile";
+constexpr auto kModeKey = "run/mode";
+constexpr auto kMetricKey = "view/colourMetric";
 constexpr auto kSampleName = "resnet8_cifar_int8.tflite";
 
 bool isModelFile(const QString& path) {
     return path.endsWith(QStringLiteral(".tflite"), Qt::CaseInsensitive) ||
            path.endsWith(QStringLiteral(".lite"), Qt::CaseInsensitive);
+}
+
+QString profileLabel(engine::RoundingProfile p) {
+    return QString::fromLatin1(engine::profileName(p).data(),
+                               static_cast<qsizetype>(engine::profileName(p).size()));
 }
 
 }  // namespace
@@ -59,14 +84,26 @@ QString bundledSamplePath() {
 
 MainWindow::MainWindow(QWidget* parent)
     : QMainWindow(parent),
+      m_runs(new RunController(this)),
       m_pages(new QStackedWidget(this)),
       m_header(new QLabel(this)),
       m_subgraphs(new QComboBox(this)),
-      m_opTable(new widgets::OpTableView(this)) {
+      m_graph(new widgets::GraphPanel(this)),
+      m_layers(new widgets::LayerTableView(this)),
+      m_inspector(new widgets::InspectorView(this)),
+      m_progress(new QProgressBar(this)),
+      m_cancel(new QPushButton(tr("Cancel"), this)) {
     initResources();
     setWindowTitle(QStringLiteral("Quantscope"));
     setWindowIcon(QIcon(QStringLiteral(":/icons/quantscope.svg")));
     setAcceptDrops(true);
+
+    QSettings settings;
+    m_profile = engine::parseProfile(settings.value(kProfileKey).toString().toStdString())
+                    .value_or(engine::RoundingProfile::Reference);
+    m_mode = settings.value(kModeKey).toString() == QLatin1String("local") ? ErrorMode::Local
+                                                                           : ErrorMode::Accumulated;
+    m_metric = settings.value(kMetricKey).toString();
 
     m_header->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_header->setWordWrap(true);
@@ -74,26 +111,74 @@ MainWindow::MainWindow(QWidget* parent)
     m_subgraphs->setToolTip(tr("Subgraph (If/While bodies are separate subgraphs)"));
     connect(m_subgraphs, &QComboBox::currentIndexChanged, this, &MainWindow::showSubgraph);
 
+    auto* left = new QSplitter(Qt::Vertical, this);
+    left->addWidget(m_graph);
+    left->addWidget(m_layers);
+    left->setStretchFactor(0, 3);
+    left->setStretchFactor(1, 2);
+    auto* main = new QSplitter(Qt::Horizontal, this);
+    main->addWidget(left);
+    main->addWidget(m_inspector);
+    main->setStretchFactor(0, 3);
+    main->setStretchFactor(1, 1);
+    main->setObjectName(QStringLiteral("mainSplitter"));
+    left->setObjectName(QStringLiteral("leftSplitter"));
+    main->setSizes({900, 380});
+    left->setSizes({480, 300});
+
     auto* modelPage = new QWidget(this);
     auto* top = new QHBoxLayout;
     top->addWidget(m_header, 1);
     top->addWidget(m_subgraphs);
     auto* layout = new QVBoxLayout(modelPage);
+    layout->setContentsMargins(4, 4, 4, 0);
     layout->addLayout(top);
-    layout->addWidget(m_opTable, 1);
+    layout->addWidget(main, 1);
 
     m_pages->addWidget(createWelcomePage());
     m_pages->addWidget(modelPage);
     setCentralWidget(m_pages);
 
+    m_progress->setMaximumWidth(220);
+    m_progress->setTextVisible(true);
+    m_progress->hide();
+    m_cancel->hide();
+    m_cancel->setToolTip(tr("Stop the running analysis (Esc)"));
+    statusBar()->addPermanentWidget(m_progress);
+    statusBar()->addPermanentWidget(m_cancel);
+    connect(m_cancel, &QPushButton::clicked, this, &MainWindow::cancelRun);
+
+    m_runs->setMetricSource(std::make_unique<AnalysisMetrics>());
+    connect(m_runs, &RunController::started, this, &MainWindow::runStarted);
+    connect(m_runs, &RunController::progress, this, &MainWindow::runProgress);
+    connect(m_runs, &RunController::finished, this, &MainWindow::runDone);
+    connect(m_graph->view(), &widgets::GraphView::nodeSelected, this, &MainWindow::nodeSelected);
+    connect(m_layers, &widgets::LayerTableView::rowSelected, this, &MainWindow::rowSelected);
+    connect(m_graph, &widgets::GraphPanel::metricChanged, this, &MainWindow::metricChosen);
+    connect(m_graph->view(), &widgets::GraphView::painted, this, [this] {
+        if (!m_awaitColouredPaint) return;
+        m_awaitColouredPaint = false;
+        emit graphPainted();
+    });
+
     createActions();
+    createToolBar();
     statusBar()->showMessage(tr("Open a .tflite model with Ctrl+O, or drop one on this window"));
 
-    QSettings settings;
-    if (!restoreGeometry(settings.value(kGeometryKey).toByteArray())) resize(1280, 800);
+    if (!restoreGeometry(settings.value(kGeometryKey).toByteArray())) resize(1400, 880);
+    const QList<QVariant> sizes = settings.value(kSplitterKey).toList();
+    if (sizes.size() == 2) {
+        main->restoreState(sizes[0].toByteArray());
+        left->restoreState(sizes[1].toByteArray());
+    }
 }
 
-MainWindow::~MainWindow() = default;
+MainWindow::~MainWindow() {
+    // The worker must be gone before this window's members are; its last signals are dropped.
+    m_runs->disconnect(this);
+    m_runs->cancel();
+    m_runs->waitForIdle();
+}
 
 QWidget* MainWindow::createWelcomePage() {
     auto* page = new QWidget(this);
@@ -125,53 +210,161 @@ void MainWindow::createActions() {
     QMenu* file = menuBar()->addMenu(tr("&File"));
     QAction* open = file->addAction(tr("&Open…"), this, &MainWindow::openDialog);
     open->setShortcut(QKeySequence::Open);
+    file->addAction(tr("Open &Float Reference…"), this, &MainWindow::openFloatDialog);
     m_recentMenu = file->addMenu(tr("Open &Recent"));
+    file->addSeparator();
+    QMenu* input = file->addMenu(tr("&Input"));
+    m_randomInput = input->addAction(tr("Seeded &Random"), this, [this] { setInputFiles({}); });
+    m_randomInput->setCheckable(true);
+    m_randomInput->setChecked(true);
+    input->addAction(tr("&Seed…"), this, &MainWindow::chooseSeed);
+    input->addAction(tr("&NumPy Files (.npy)…"), this, &MainWindow::chooseInputFiles);
+    file->addSeparator();
+    file->addAction(tr("&Export Graph as PNG/SVG…"), this, &MainWindow::exportGraphDialog);
+    file->addAction(tr("Export &Report (CSV/JSON)…"), this, &MainWindow::exportReportDialog);
     file->addSeparator();
     QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
 
     QMenu* edit = menuBar()->addMenu(tr("&Edit"));
-    QAction* find = edit->addAction(tr("&Find Op…"), m_opTable, &widgets::OpTableView::focusFilter);
+    QAction* find = edit->addAction(tr("&Find…"), this, [this] {
+        m_search->setFocus(Qt::ShortcutFocusReason);
+        m_search->selectAll();
+    });
     find->setShortcut(QKeySequence::Find);
+    QAction* next = edit->addAction(tr("Find &Next"), this, &MainWindow::findNext);
+    next->setShortcut(QKeySequence::FindNext);
+    edit->addAction(tr("&Copy Rows as CSV"), m_layers, &widgets::LayerTableView::copySelection);
+
+    QMenu* view = menuBar()->addMenu(tr("&View"));
+    QAction* fit = view->addAction(tr("&Fit Graph"), this, &MainWindow::fitGraph);
+    fit->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_0));
+    QAction* zoomIn =
+        view->addAction(tr("Zoom &In"), this, [this] { m_graph->view()->zoomBy(1.25); });
+    zoomIn->setShortcut(QKeySequence::ZoomIn);
+    QAction* zoomOut =
+        view->addAction(tr("Zoom &Out"), this, [this] { m_graph->view()->zoomBy(0.8); });
+    zoomOut->setShortcut(QKeySequence::ZoomOut);
+
+    QMenu* run = menuBar()->addMenu(tr("&Run"));
+    QAction* rerunAction = run->addAction(tr("&Rerun"), this, &MainWindow::rerun);
+    rerunAction->setShortcut(QKeySequence::Refresh);  // F5
+    QAction* cancel = run->addAction(tr("&Cancel"), this, &MainWindow::cancelRun);
+    cancel->setShortcut(QKeySequence(Qt::Key_Escape));
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About Quantscope"), this, &MainWindow::showAbout);
     rebuildRecentMenu();
 }
 
+void MainWindow::createToolBar() {
+    QToolBar* bar = addToolBar(tr("Run"));
+    bar->setObjectName(QStringLiteral("runToolBar"));
+    bar->setMovable(false);
+    bar->addWidget(new QLabel(tr(" Profile: "), bar));
+    m_profileBox = new QComboBox(bar);
+    for (const auto p : engine::kAllProfiles)
+        m_profileBox->addItem(profileLabel(p), static_cast<int>(p));
+    m_profileBox->setCurrentIndex(m_profileBox->findData(static_cast<int>(m_profile)));
+    m_profileBox->setToolTip(tr("Which runtime's integer arithmetic to reproduce"));
+    connect(m_profileBox, &QComboBox::currentIndexChanged, this, [this](int i) {
+        setProfile(static_cast<engine::RoundingProfile>(m_profileBox->itemData(i).toInt()));
+    });
+    bar->addWidget(m_profileBox);
+    bar->addWidget(new QLabel(tr("  Error: "), bar));
+    m_modeBox = new QComboBox(bar);
+    m_modeBox->addItem(tr("accumulated"), static_cast<int>(ErrorMode::Accumulated));
+    m_modeBox->addItem(tr("local"), static_cast<int>(ErrorMode::Local));
+    m_modeBox->setCurrentIndex(m_mode == ErrorMode::Local ? 1 : 0);
+    m_modeBox->setToolTip(
+        tr("accumulated: error built up from the input to each tensor; "
+           "local: error each op adds by itself"));
+    connect(m_modeBox, &QComboBox::currentIndexChanged, this, [this](int i) {
+        setErrorMode(static_cast<ErrorMode>(m_modeBox->itemData(i).toInt()));
+    });
+    bar->addWidget(m_modeBox);
+    bar->addWidget(new QLabel(tr("  Input: "), bar));
+    m_inputLabel = new QLabel(bar);
+    bar->addWidget(m_inputLabel);
+    updateInputLabel();
+    bar->addSeparator();
+    auto* spacer = new QWidget(bar);
+    spacer->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Preferred);
+    bar->addWidget(spacer);
+    m_search = new QLineEdit(bar);
+    m_search->setPlaceholderText(tr("Find op or tensor (Ctrl+F, Enter: next)"));
+    m_search->setClearButtonEnabled(true);
+    m_search->setMinimumWidth(260);
+    connect(m_search, &QLineEdit::returnPressed, this, &MainWindow::findNext);
+    bar->addWidget(m_search);
+}
+
+void MainWindow::updateInputLabel() {
+    if (!m_inputLabel) return;
+    m_inputLabel->setText(m_input.describe());
+    if (m_randomInput) m_randomInput->setChecked(m_input.npyFiles.isEmpty());
+}
+
 void MainWindow::openDialog() {
     QSettings settings;
     const QString dir = settings.value(kLastDirKey, QDir::homePath()).toString();
-    const QString path = QFileDialog::getOpenFileName(
-        this, tr("Open TensorFlow Lite model"), dir,
-        tr("TensorFlow Lite models (*.tflite *.lite);;All files (*)"));
+    const QString path =
+        QFileDialog::getOpenFileName(this, tr("Open TensorFlow Lite model"), dir,
+                                     tr("TensorFlow Lite models (*.tflite *.lite);;All files (*)"));
     if (path.isEmpty()) return;
     settings.setValue(kLastDirKey, QFileInfo(path).absolutePath());
     openModel(path);
 }
 
+void MainWindow::openFloatDialog() {
+    QSettings settings;
+    const QString path =
+        QFileDialog::getOpenFileName(this, tr("Open float reference model"),
+                                     settings.value(kLastDirKey, QDir::homePath()).toString(),
+                                     tr("TensorFlow Lite models (*.tflite *.lite);;All files (*)"));
+    if (!path.isEmpty()) openFloatModel(path);
+}
+
+void MainWindow::chooseInputFiles() {
+    QSettings settings;
+    const QStringList files = QFileDialog::getOpenFileNames(
+        this, tr("Choose one .npy file per model input, in input order"),
+        settings.value(kLastDirKey, QDir::homePath()).toString(), tr("NumPy arrays (*.npy)"));
+    if (!files.isEmpty()) setInputFiles(files);
+}
+
+void MainWindow::chooseSeed() {
+    bool ok = false;
+    const int seed = QInputDialog::getInt(this, tr("Random input"), tr("Seed:"),
+                                          static_cast<int>(m_input.seed), 0, INT_MAX, 1, &ok);
+    if (ok) setSeed(static_cast<quint64>(seed));
+}
+
 bool MainWindow::openModel(const QString& path, bool interactive) {
+    m_interactive = interactive;
     auto doc = ModelDocument::open(path);
     if (!doc) {
-        const QString message = QString::fromStdString(doc.error().message);
-        statusBar()->showMessage(tr("Error: %1").arg(message));
-        if (interactive) QMessageBox::critical(this, tr("Cannot open model"), message);
+        showError(tr("Cannot open model"), QString::fromStdString(doc.error().message));
         return false;
     }
+    m_runs->cancel();
     m_document = std::move(*doc);
+    m_outcome.reset();
     const auto& model = m_document->model();
     setWindowTitle(QStringLiteral("%1 — Quantscope").arg(m_document->fileName()));
+    emit modelLoaded();
 
     m_subgraphs->blockSignals(true);
     m_subgraphs->clear();
     for (size_t i = 0; i < model.subgraphs.size(); ++i) {
         const auto& name = model.subgraphs[i].name;
-        m_subgraphs->addItem(name.empty() ? tr("Subgraph %1").arg(i)
-                                          : tr("Subgraph %1: %2").arg(i).arg(QString::fromStdString(name)));
+        m_subgraphs->addItem(name.empty()
+                                 ? tr("Subgraph %1").arg(i)
+                                 : tr("Subgraph %1: %2").arg(i).arg(QString::fromStdString(name)));
     }
     m_subgraphs->setVisible(model.subgraphs.size() > 1);
+    m_subgraphs->setCurrentIndex(0);
     m_subgraphs->blockSignals(false);
-    showSubgraph(0);
     m_pages->setCurrentIndex(1);
 
     addRecentFile(QFileInfo(path).absoluteFilePath());
@@ -181,15 +374,317 @@ bool MainWindow::openModel(const QString& path, bool interactive) {
                   QString::fromStdString(model.warnings.front());
     }
     statusBar()->showMessage(status);
+    showSubgraph(0);
     return true;
+}
+
+bool MainWindow::openFloatModel(const QString& path, bool interactive) {
+    m_interactive = interactive;
+    auto loaded = model::loadModel(path.toStdString());
+    if (!loaded) {
+        showError(tr("Cannot open float model"), QString::fromStdString(loaded.error().message));
+        return false;
+    }
+    m_floatModel = std::make_shared<const model::Model>(std::move(*loaded));
+    m_floatPath = path;
+    statusBar()->showMessage(tr("Float reference: %1").arg(QDir::toNativeSeparators(path)));
+    rerun();
+    return true;
+}
+
+void MainWindow::setInputFiles(const QStringList& files) {
+    m_input.npyFiles = files;
+    updateInputLabel();
+    rerun();
+}
+
+void MainWindow::setSeed(quint64 seed) {
+    m_input.seed = seed;
+    m_input.npyFiles.clear();
+    updateInputLabel();
+    rerun();
+}
+
+void MainWindow::setProfile(engine::RoundingProfile profile) {
+    const bool changed = profile != m_profile;
+    m_profile = profile;
+    QSettings().setValue(kProfileKey, profileLabel(profile));
+    if (m_profileBox) {
+        QSignalBlocker block(m_profileBox);
+        m_profileBox->setCurrentIndex(m_profileBox->findData(static_cast<int>(profile)));
+    }
+    if (changed) rerun();
+}
+
+void MainWindow::setErrorMode(ErrorMode mode) {
+    const bool changed = mode != m_mode;
+    m_mode = mode;
+    QSettings().setValue(kModeKey, mode == ErrorMode::Local ? QStringLiteral("local")
+                                                            : QStringLiteral("accumulated"));
+    if (m_modeBox) {
+        QSignalBlocker block(m_modeBox);
+        m_modeBox->setCurrentIndex(mode == ErrorMode::Local ? 1 : 0);
+    }
+    if (changed) rerun();
 }
 
 void MainWindow::showSubgraph(int index) {
     if (!m_document || index < 0) return;
+    m_runs->cancel();
+    m_subgraph = index;
+    m_outcome.reset();
+    m_selectedOp = m_selectedTensor = -1;
     m_header->setText(QStringLiteral("<b>%1</b> — %2")
                           .arg(m_document->fileName().toHtmlEscaped(),
                                m_document->summary(index).toHtmlEscaped()));
-    m_opTable->setRows(m_document->opRows(index));
+    refreshViews(true);
+    m_inspector->clear();
+    rerun();
+}
+
+void MainWindow::refreshViews(bool relayout) {
+    if (!m_document) return;
+    const RunOutcome* outcome = m_outcome.get();
+    QStringList metricNames;
+    QVector<widgets::MetricColumn> columns;
+    if (outcome) {
+        for (const auto& c : outcome->metrics.columns) {
+            metricNames << c.name;
+            columns << c;
+        }
+    }
+    if (!metricNames.isEmpty() && !metricNames.contains(m_metric)) {
+        // Default colour metric: SQNR when there is one.
+        m_metric = metricNames.filter(QStringLiteral("SQNR")).value(0, metricNames.front());
+    }
+    m_graph->setMetricNames(metricNames, m_metric);
+    const widgets::GraphModel g = m_document->graph(m_subgraph, outcome, m_metric);
+    if (relayout) {
+        m_graph->view()->setGraph(g);
+        emit graphLaidOut();
+    } else {
+        m_graph->view()->updateGraph(g);
+    }
+    m_graph->refreshLegend();
+    m_layers->setRows(columns, m_document->layerRows(m_subgraph, outcome), m_metric);
+    m_syncing = true;
+    if (m_selectedOp >= 0 || m_selectedTensor >= 0) {
+        auto* view = m_graph->view();
+        view->selectNode(m_selectedOp >= 0 ? view->nodeForOp(m_selectedOp)
+                                           : view->nodeForTensor(m_selectedTensor),
+                         false);
+        m_layers->selectTensor(m_selectedTensor, m_selectedOp);
+        showInspector(m_selectedOp, m_selectedTensor);
+    }
+    m_syncing = false;
+}
+
+void MainWindow::rerun() {
+    if (!m_document) return;
+    RunRequest r;
+    r.document = m_document;
+    r.floatModel = m_floatModel;
+    r.subgraph = m_subgraph;
+    r.profile = m_profile;
+    r.mode = m_mode;
+    r.input = m_input;
+    m_runs->start(std::move(r));
+}
+
+void MainWindow::cancelRun() {
+    m_runs->cancel();
+}
+
+void MainWindow::runStarted(int) {
+    m_progress->setRange(0, 0);  // busy until the first progress report
+    m_progress->setFormat(tr("Running"));
+    m_progress->show();
+    m_cancel->show();
+}
+
+void MainWindow::runProgress(int done, int total, const QString& phase) {
+    m_progress->setRange(0, std::max(total, 1));
+    m_progress->setValue(done);
+    m_progress->setFormat(QStringLiteral("%1 %v/%m").arg(phase));
+}
+
+void MainWindow::runDone(std::shared_ptr<const RunOutcome> outcome) {
+    m_progress->hide();
+    m_cancel->hide();
+    if (!outcome || outcome->request.document != m_document ||
+        outcome->request.subgraph != m_subgraph) {
+        return;  // a run for a model or subgraph no longer shown
+    }
+    m_outcome = outcome;
+    m_awaitColouredPaint = true;
+    refreshViews(false);
+    if (!outcome->ok()) {
+        showError(tr("Run failed"), outcome->error);
+    } else {
+        QString status;
+        if (outcome->cancelled) {
+            status =
+                tr("Run cancelled after %1 of %2 ops").arg(outcome->opsRun).arg(outcome->opsTotal);
+        } else {
+            status =
+                tr("Ran %1/%2 ops in %3 ms (%4, input %5)")
+                    .arg(outcome->opsRun)
+                    .arg(outcome->opsTotal)
+                    .arg(outcome->runMs + outcome->metricsMs, 0, 'f', 0)
+                    .arg(profileLabel(outcome->request.profile), outcome->request.input.describe());
+            if (outcome->stoppedAt >= 0 && !outcome->warnings.isEmpty()) {
+                status += QStringLiteral(" — ") + outcome->warnings.front();
+            }
+        }
+        statusBar()->showMessage(status);
+    }
+    emit runFinished();
+}
+
+void MainWindow::nodeSelected(int node, int op, int tensor) {
+    if (m_syncing) return;
+    m_syncing = true;
+    m_selectedOp = op;
+    m_selectedTensor = tensor;
+    if (node >= 0) m_layers->selectTensor(tensor, op);
+    showInspector(op, tensor);
+    m_syncing = false;
+}
+
+void MainWindow::rowSelected(int op, int tensor) {
+    if (m_syncing) return;
+    m_syncing = true;
+    m_selectedOp = op;
+    m_selectedTensor = tensor;
+    auto* view = m_graph->view();
+    view->selectNode(op >= 0 ? view->nodeForOp(op) : view->nodeForTensor(tensor));
+    showInspector(op, tensor);
+    m_syncing = false;
+}
+
+void MainWindow::showInspector(int op, int tensor) {
+    if (!m_document || (op < 0 && tensor < 0)) {
+        m_inspector->clear();
+        return;
+    }
+    m_inspector->setData(m_document->inspect(m_subgraph, op, tensor, m_outcome.get()));
+}
+
+void MainWindow::metricChosen(const QString& name) {
+    m_metric = name;
+    QSettings().setValue(kMetricKey, name);
+    refreshViews(false);
+}
+
+void MainWindow::fitGraph() {
+    m_graph->view()->fitAll();
+}
+
+void MainWindow::findNext() {
+    const QString text = m_search->text().trimmed();
+    if (text.isEmpty()) return;
+    if (m_graph->view()->findNext(text) < 0)
+        statusBar()->showMessage(tr("No op or tensor matches “%1”").arg(text));
+}
+
+bool MainWindow::selectTensorByName(const QString& name) {
+    if (!m_document) return false;
+    const auto& sg = m_document->model().subgraphs[static_cast<size_t>(m_subgraph)];
+    for (size_t i = 0; i < sg.tensors.size(); ++i) {
+        if (QString::fromStdString(sg.tensors[i].name) != name) continue;
+        auto* view = m_graph->view();
+        const int node = view->nodeForTensor(static_cast<int>(i));
+        if (node < 0) return false;
+        view->selectNode(node);
+        if (auto* item = view->nodeItem(node)) view->centerOn(item);
+        return true;
+    }
+    return false;
+}
+
+bool MainWindow::exportGraph(const QString& path, QString* error) {
+    return m_graph->view()->exportImage(path, error);
+}
+
+void MainWindow::exportGraphDialog() {
+    if (!m_document) return;
+    QSettings settings;
+    const QString base = QFileInfo(m_document->path()).completeBaseName();
+    const QString path =
+        QFileDialog::getSaveFileName(this, tr("Export graph"),
+                                     settings.value(kLastDirKey, QDir::homePath()).toString() +
+                                         QLatin1Char('/') + base + QStringLiteral(".svg"),
+                                     tr("SVG image (*.svg);;PNG image (*.png)"));
+    if (path.isEmpty()) return;
+    QString error;
+    if (!exportGraph(path, &error)) {
+        showError(tr("Cannot export graph"), tr("%1: %2").arg(path, error));
+    } else {
+        statusBar()->showMessage(tr("Graph exported to %1").arg(QDir::toNativeSeparators(path)));
+    }
+}
+
+bool MainWindow::exportReport(const QString& path, QString* error) {
+    namespace an = engine::analysis;
+    const auto* analysis = m_outcome ? m_outcome->metrics.analysis.get() : nullptr;
+    if (!analysis) {
+        *error = tr("no error analysis yet (wait for the run to finish)");
+        return false;
+    }
+    an::ReportContext ctx;
+    ctx.quant = &m_document->model();
+    ctx.float_model = m_outcome->request.floatModel.get();
+    ctx.model_path = m_document->path().toStdString();
+    ctx.float_model_path = m_floatModel ? m_floatPath.toStdString() : std::string();
+    ctx.sample_names.push_back(m_outcome->request.input.describe().toStdString());
+    std::string contents;
+    const QString name = QFileInfo(path).fileName().toLower();
+    if (name.endsWith(QLatin1String(".model-explorer.json"))) {
+        const auto* def = engine::analysis::findMetric("sqnr_db");
+        auto me = an::modelExplorerReport(*analysis, ctx, def ? def->name : "sqnr_db", false);
+        if (!me) {
+            *error = QString::fromStdString(me.error().message);
+            return false;
+        }
+        contents = std::move(*me);
+    } else if (name.endsWith(QLatin1String(".json"))) {
+        contents = an::jsonReport(*analysis, ctx);
+    } else if (name.endsWith(QLatin1String(".per-channel.csv"))) {
+        contents = an::perChannelCsvReport(*analysis, ctx);
+    } else {
+        contents = an::csvReport(*analysis, ctx);
+    }
+    if (auto w = an::writeReportFile(path.toStdString(), contents); !w) {
+        *error = QString::fromStdString(w.error().message);
+        return false;
+    }
+    return true;
+}
+
+void MainWindow::exportReportDialog() {
+    if (!m_document) return;
+    QSettings settings;
+    const QString base = QFileInfo(m_document->path()).completeBaseName();
+    QString filter;
+    const QString path = QFileDialog::getSaveFileName(
+        this, tr("Export report"),
+        settings.value(kLastDirKey, QDir::homePath()).toString() + QLatin1Char('/') + base +
+            QStringLiteral(".csv"),
+        tr("Per-tensor CSV (*.csv);;Per-channel CSV (*.per-channel.csv);;JSON report (*.json);;"
+           "Model Explorer node data (*.model-explorer.json)"),
+        &filter);
+    if (path.isEmpty()) return;
+    QString error;
+    if (!exportReport(path, &error)) {
+        showError(tr("Cannot export report"), tr("%1: %2").arg(path, error));
+    } else {
+        statusBar()->showMessage(tr("Report written to %1").arg(QDir::toNativeSeparators(path)));
+    }
+}
+
+void MainWindow::showError(const QString& title, const QString& message) {
+    statusBar()->showMessage(tr("Error: %1").arg(message));
+    if (m_interactive) QMessageBox::critical(this, title, message);
 }
 
 QStringList MainWindow::recentFiles() const {
@@ -241,7 +736,14 @@ void MainWindow::dropEvent(QDropEvent* event) {
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
-    QSettings().setValue(kGeometryKey, saveGeometry());
+    m_runs->cancel();
+    m_runs->waitForIdle();
+    QSettings settings;
+    settings.setValue(kGeometryKey, saveGeometry());
+    const auto* main = findChild<QSplitter*>(QStringLiteral("mainSplitter"));
+    const auto* left = findChild<QSplitter*>(QStringLiteral("leftSplitter"));
+    if (main && left)
+        settings.setValue(kSplitterKey, QList<QVariant>{main->saveState(), left->saveState()});
     event->accept();
 }
 

@@ -1,17 +1,28 @@
-// Quantscope's main window: File menu (open, recent, quit), drag and drop, the op list.
+// Quantscope's main window: the graph coloured by error, the layer table and the inspector,
+// with runs on a worker thread (progress and Cancel in the status bar). File menu (open,
+// float reference, recent, export), drag and drop, settings kept in QSettings.
 #pragma once
 
 #include <QMainWindow>
 #include <memory>
 
+#include "app/gui/run_controller.h"
+
+class QAction;
+class QActionGroup;
 class QComboBox;
 class QLabel;
+class QLineEdit;
 class QMenu;
+class QProgressBar;
+class QPushButton;
 class QStackedWidget;
 
 namespace qs::widgets {
-class OpTableView;
-}
+class GraphPanel;
+class InspectorView;
+class LayerTableView;
+}  // namespace qs::widgets
 
 namespace qs::app {
 
@@ -23,14 +34,49 @@ public:
     explicit MainWindow(QWidget* parent = nullptr);
     ~MainWindow() override;
 
-    // Loads `path`; on failure shows the one-line error in the status bar and, when
-    // `interactive`, in a dialog. Returns whether the model is now open.
+    // Loads `path` and starts a run; on failure shows the one-line error in the status bar
+    // and, when `interactive`, in a dialog. Returns whether the model is now open.
     bool openModel(const QString& path, bool interactive = true);
+    // Pairs a float model as the reference of the error analysis.
+    bool openFloatModel(const QString& path, bool interactive = true);
+    // Inputs: .npy files (one per model input) or, when empty, seeded random.
+    void setInputFiles(const QStringList& files);
+    void setSeed(quint64 seed);
+    void setProfile(engine::RoundingProfile profile);
+    void setErrorMode(ErrorMode mode);
+    // Selects the op producing the tensor named `name` (or the graph input of that name).
+    bool selectTensorByName(const QString& name);
+    bool exportGraph(const QString& path, QString* error);
+    // The analysis report of the last run, by file name: *.model-explorer.json (SQNR node
+    // data), *.json, *.per-channel.csv, else the per-tensor CSV.
+    bool exportReport(const QString& path, QString* error);
+
     const ModelDocument* document() const { return m_document.get(); }
-    widgets::OpTableView* opTable() const { return m_opTable; }
+    const RunOutcome* lastOutcome() const { return m_outcome.get(); }
+    RunController* runs() const { return m_runs; }
+    widgets::GraphPanel* graphPanel() const { return m_graph; }
+    widgets::LayerTableView* layerTable() const { return m_layers; }
+    widgets::InspectorView* inspector() const { return m_inspector; }
+    engine::RoundingProfile profile() const { return m_profile; }
+    ErrorMode errorMode() const { return m_mode; }
+    QString colourMetric() const { return m_metric; }
+    int currentSubgraph() const { return m_subgraph; }
     QStringList recentFiles() const;
 
     static constexpr int kMaxRecentFiles = 10;
+
+public slots:
+    void rerun();
+    void cancelRun();
+    void fitGraph();
+    void findNext();
+
+signals:
+    void modelLoaded();
+    void graphLaidOut();
+    void runFinished();
+    // The graph was painted with a finished run's colours.
+    void graphPainted();
 
 protected:
     void dragEnterEvent(QDragEnterEvent* event) override;
@@ -39,21 +85,60 @@ protected:
 
 private slots:
     void openDialog();
+    void openFloatDialog();
+    void chooseInputFiles();
+    void chooseSeed();
+    void exportGraphDialog();
+    void exportReportDialog();
     void showSubgraph(int index);
     void showAbout();
+    void runStarted(int generation);
+    void runProgress(int done, int total, const QString& phase);
+    void runDone(std::shared_ptr<const qs::app::RunOutcome> outcome);
+    void nodeSelected(int node, int op, int tensor);
+    void rowSelected(int op, int tensor);
+    void metricChosen(const QString& name);
 
 private:
     void createActions();
+    void createToolBar();
     void rebuildRecentMenu();
     void addRecentFile(const QString& path);
     QWidget* createWelcomePage();
+    void refreshViews(bool relayout);
+    void showInspector(int op, int tensor);
+    void showError(const QString& title, const QString& message);
+    void updateInputLabel();
 
     std::shared_ptr<const ModelDocument> m_document;
+    std::shared_ptr<const model::Model> m_floatModel;
+    QString m_floatPath;
+    std::shared_ptr<const RunOutcome> m_outcome;
+    int m_subgraph = 0;
+    engine::RoundingProfile m_profile;
+    ErrorMode m_mode;
+    QString m_metric;
+    InputSpec m_input;
+    bool m_interactive = true;
+    bool m_syncing = false;
+    bool m_awaitColouredPaint = false;
+    int m_selectedOp = -1, m_selectedTensor = -1;
+
+    RunController* m_runs;
     QStackedWidget* m_pages;
     QLabel* m_header;
     QComboBox* m_subgraphs;
-    widgets::OpTableView* m_opTable;
+    widgets::GraphPanel* m_graph;
+    widgets::LayerTableView* m_layers;
+    widgets::InspectorView* m_inspector;
+    QComboBox* m_profileBox = nullptr;
+    QComboBox* m_modeBox = nullptr;
+    QLabel* m_inputLabel = nullptr;
+    QLineEdit* m_search = nullptr;
+    QProgressBar* m_progress;
+    QPushButton* m_cancel;
     QMenu* m_recentMenu = nullptr;
+    QAction* m_randomInput = nullptr;
 };
 
 // The bundled sample model, or an empty string when it cannot be found.

@@ -117,7 +117,14 @@ GraphView::GraphView(QWidget* parent) : QGraphicsView(parent), m_overview(new Gr
     });
 }
 
-GraphView::~GraphView() = default;
+GraphView::~GraphView() {
+    // The scene is a child and would be deleted after this object's members; its item
+    // removal emits selectionChanged, whose handler reads them. Delete it while they live.
+    m_selecting = true;
+    QGraphicsScene* s = scene();
+    setScene(nullptr);
+    delete s;
+}
 
 void GraphView::setGraph(const GraphModel& graph) {
     m_graph = graph;
@@ -267,9 +274,9 @@ void GraphView::fitAll() {
     // show the top (the inputs), the overview shows the rest.
     const double z = zoom();
     if (z > kMaxZoom) zoomBy(kMaxZoom / z);
-    if (z < 0.45) {
+    if (z < 0.7) {
         resetTransform();
-        scale(0.6, 0.6);
+        scale(0.85, 0.85);
         centerOn(sceneRect().center().x(), sceneRect().top() + viewport()->height() / 1.2);
     }
     emit viewChanged();
@@ -339,7 +346,7 @@ void GraphView::placeOverview() {
     // Tall CNN graphs get a full-height strip (its colours read as an error profile of the
     // model from input to output); wide graphs a box in the corner.
     const double aspect = scene.width() / scene.height();
-    const int tall = std::min(vp.height() - 16, 3 * kOverviewMax);
+    const int tall = std::min(vp.height() - 16, 2 * kOverviewMax);
     QSize size = aspect > 1 ? QSize(kOverviewMax, static_cast<int>(kOverviewMax / aspect))
                             : QSize(static_cast<int>(tall * aspect), tall);
     size = size.expandedTo(QSize(48, 48)).boundedTo(QSize(vp.width() / 3, vp.height() - 16));

@@ -1,0 +1,58 @@
+// Where per-tensor error metrics come from. The run controller asks a MetricSource after the
+// integer run; the error analysis of engine/analysis is one (analysis_metrics.h). Kept behind
+// this small interface so the app's wiring does not depend on how metrics are computed.
+#pragma once
+
+#include <QString>
+#include <functional>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/analysis/error_analysis.h"
+#include "engine/profiles/profile.h"
+#include "engine/tensor_value.h"
+#include "model/error.h"
+#include "model/model.h"
+#include "widgets/layers/layer_table_model.h"
+
+namespace qs::app {
+
+enum class ErrorMode { Accumulated, Local };
+
+// Per-channel statistics of one op's weights (dequantized values).
+struct WeightChannels {
+    std::vector<double> min, max, absmax;
+};
+
+struct MetricTable {
+    std::vector<widgets::MetricColumn> columns;
+    // Tensor index -> one value per column (NaN = not available).
+    std::unordered_map<int, std::vector<double>> byTensor;
+    // Op index -> weight statistics, when the source computes them.
+    std::unordered_map<int, WeightChannels> weights;
+    std::vector<std::string> warnings;
+    bool cancelled = false;
+    // The full analysis behind the table, for File › Export Report (null for other sources).
+    std::shared_ptr<const engine::analysis::ErrorAnalysis> analysis;
+    bool empty() const { return byTensor.empty(); }
+};
+
+struct MetricRequest {
+    const model::Model* quant = nullptr;
+    const model::Model* floatModel = nullptr;  // optional paired float reference
+    SubgraphId subgraph{0};
+    std::vector<engine::TensorValue> inputs;  // one sample, one value per subgraph input
+    engine::RoundingProfile profile = engine::RoundingProfile::Reference;
+    ErrorMode mode = ErrorMode::Accumulated;
+};
+
+class MetricSource {
+public:
+    virtual ~MetricSource() = default;
+    // Runs off the GUI thread; `progress` returning false cancels.
+    virtual Result<MetricTable> compute(const MetricRequest& request,
+                                        const std::function<bool(int, int)>& progress) = 0;
+};
+
+}  // namespace qs::app

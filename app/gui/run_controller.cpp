@@ -1,0 +1,186 @@
+#include "app/gui/run_controller.h"
+
+#include <QElapsedTimer>
+#include <QFileInfo>
+#include <QThread>
+
+#include "app/gui/model_document.h"
+#include "engine/executor.h"
+#include "engine/io/npy.h"
+
+namespace qs::app {
+
+namespace {
+
+QString fromStd(const std::string& s) {
+    return QString::fromStdString(s);
+}
+
+// Progress reaches the GUI at most every ~30 ms (and always at the end), so a fast model does
+// not flood the event queue with one queued signal per op.
+class Throttle {
+public:
+    bool due(int done, int total) {
+        if (done >= total || !m_timer.isValid() || m_timer.elapsed() >= 30) {
+            m_timer.start();
+            return true;
+        }
+        return false;
+    }
+
+private:
+    QElapsedTimer m_timer;
+};
+
+Result<std::vector<engine::TensorValue>> loadInputs(const RunRequest& r) {
+    const model::Model& m = r.document->model();
+    const SubgraphId sg{r.subgraph};
+    if (r.input.npyFiles.isEmpty()) return engine::seededInputs(m, sg, r.input.seed);
+    const auto& inputs = m.subgraphs[static_cast<size_t>(r.subgraph)].inputs;
+    if (static_cast<size_t>(r.input.npyFiles.size()) != inputs.size()) {
+        return fail("the model has " + std::to_string(inputs.size()) + " input(s) but " +
+                    std::to_string(r.input.npyFiles.size()) + " .npy file(s) were given");
+    }
+    std::vector<engine::TensorValue> values;
+    for (const QString& path : r.input.npyFiles) {
+        auto v = engine::readNpy(path.toStdString());
+        if (!v) return std::unexpected(v.error());
+        values.push_back(std::move(*v));
+    }
+    return values;
+}
+
+}  // namespace
+
+QString InputSpec::describe() const {
+    if (npyFiles.isEmpty()) return QObject::tr("random (seed %1)").arg(seed);
+    QStringList names;
+    for (const QString& f : npyFiles) names << QFileInfo(f).fileName();
+    return names.join(QStringLiteral(", "));
+}
+
+RunController::RunController(QObject* parent) : QObject(parent) {}
+
+RunController::~RunController() {
+    m_pending.reset();
+    waitForIdle();
+}
+
+void RunController::setMetricSource(std::unique_ptr<MetricSource> source) {
+    m_metrics = std::move(source);
+}
+
+void RunController::start(RunRequest request) {
+    m_pending = std::move(request);
+    if (m_thread) {
+        m_cancel->store(true);  // launch() follows from threadDone()
+        return;
+    }
+    launch();
+}
+
+void RunController::cancel() {
+    m_pending.reset();
+    if (m_cancel) m_cancel->store(true);
+}
+
+void RunController::waitForIdle() {
+    while (m_thread) {
+        m_thread->wait();
+        threadDone();
+    }
+}
+
+void RunController::launch() {
+    if (!m_pending) return;
+    auto outcome = std::make_shared<RunOutcome>();
+    outcome->generation = ++m_generation;
+    outcome->request = std::move(*m_pending);
+    m_pending.reset();
+    auto cancel = std::make_shared<std::atomic<bool>>(false);
+    m_cancel = cancel;
+    m_current = outcome;
+    auto metrics = m_metrics;
+
+    m_thread = QThread::create([this, outcome, cancel, metrics] {
+        RunOutcome& out = *outcome;
+        const RunRequest& req = out.request;
+        const model::Model& m = req.document->model();
+        const auto& sg = m.subgraphs[static_cast<size_t>(req.subgraph)];
+        auto inputs = loadInputs(req);
+        if (!inputs) {
+            out.error = fromStd(inputs.error().message);
+            return;
+        }
+        out.produced.assign(sg.tensors.size(), 0);
+        for (const auto id : sg.inputs) out.produced[static_cast<size_t>(id.value)] = 1;
+
+        Throttle throttle;
+        engine::RunOptions options;
+        options.profile = req.profile;
+        options.keep_values = false;
+        options.recorder = [&out](OpId, TensorId t, const engine::TensorValue&) {
+            if (t.valid()) out.produced[static_cast<size_t>(t.value)] = 1;
+        };
+        options.progress = [&](int done, int total) {
+            if (throttle.due(done, total)) emit progress(done, total, tr("Running"));
+            return !cancel->load();
+        };
+        QElapsedTimer timer;
+        timer.start();
+        auto result = engine::run(m, SubgraphId{req.subgraph}, *inputs, options);
+        out.runMs = static_cast<double>(timer.nsecsElapsed()) / 1e6;
+        if (!result) {
+            out.error = fromStd(result.error().message);
+            return;
+        }
+        out.opsTotal = result->ops_total;
+        out.opsRun = result->ops_run;
+        out.cancelled = result->cancelled;
+        out.stoppedAt = result->stopped_at ? result->stopped_at->value : -1;
+        for (const auto& w : result->warnings) out.warnings << fromStd(w);
+        if (out.cancelled || !metrics) return;
+
+        MetricRequest mr;
+        mr.quant = &m;
+        mr.floatModel = req.floatModel.get();
+        mr.subgraph = SubgraphId{req.subgraph};
+        mr.inputs = std::move(*inputs);
+        mr.profile = req.profile;
+        mr.mode = req.mode;
+        timer.restart();
+        Throttle metricThrottle;
+        auto table = metrics->compute(mr, [&](int done, int total) {
+            if (metricThrottle.due(done, total)) emit progress(done, total, tr("Analysing"));
+            return !cancel->load();
+        });
+        out.metricsMs = static_cast<double>(timer.nsecsElapsed()) / 1e6;
+        if (!table) {
+            // The integer run stands; the analysis problem is shown as a warning.
+            out.warnings << tr("error analysis: %1").arg(fromStd(table.error().message));
+            return;
+        }
+        out.cancelled = table->cancelled;
+        for (const auto& w : table->warnings) out.warnings << fromStd(w);
+        out.metrics = std::move(*table);
+    });
+    connect(m_thread, &QThread::finished, this, &RunController::threadDone);
+    emit started(outcome->generation);
+    m_thread->start(QThread::LowPriority);
+}
+
+void RunController::threadDone() {
+    if (!m_thread) return;
+    if (!m_thread->isFinished()) return;
+    m_thread->deleteLater();
+    m_thread = nullptr;
+    auto outcome = std::move(m_current);
+    m_cancel.reset();
+    if (m_pending) {
+        launch();  // the finished run was superseded; its results are dropped
+        return;
+    }
+    if (outcome) emit finished(outcome);
+}
+
+}  // namespace qs::app
