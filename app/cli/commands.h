@@ -17,5 +17,7 @@ int cmdInspect(std::span<const std::string> args);
 int cmdRun(std::span<const std::string> args);
 int cmdReport(std::span<const std::string> args);
 int cmdRules(std::span<const std::string> args);
+int cmdTrace(std::span<const std::string> args);
+int cmdResize(std::span<const std::string> args);
 
 }  // namespace qs::cli

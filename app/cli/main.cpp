@@ -16,6 +16,8 @@ constexpr qs::cli::Command kCommands[] = {
     {"run", "run MODEL [--input NAME|INDEX=FILE.npy]... [--seed N] [--profile reference|single-rounding|xnnpack|builtin] [--plain] [--engine int|float] --dump DIR [--benchmark N]", qs::cli::cmdRun},
     {"report", "report MODEL [--float FLOAT.tflite] [--input NAME|INDEX=FILE.npy]... | [--inputs DIR] [--seed N] [--mode accumulated|local] [--profile reference|single-rounding|xnnpack|builtin] [--metric NAME] --csv OUT [--per-channel-csv OUT] [--json OUT] [--model-explorer OUT]", qs::cli::cmdReport},
     {"rules", "rules [--markdown]", qs::cli::cmdRules},
+    {"trace", "trace MODEL --tensor NAME|INDEX --element i,j,k,l [--input NAME|INDEX=FILE.npy]... [--seed N] [--profile reference|single-rounding|xnnpack|builtin|all] [--json]", qs::cli::cmdTrace},
+    {"resize", "resize IMAGE --size WxH --method opencv-area|opencv-linear|opencv-nearest|opencv-cubic|opencv-lanczos4|opencv-linear-exact|tf-bilinear|tf-bilinear-half-pixel|tf-bilinear-align-corners|tf-nearest|tf-nearest-half-pixel|tf-nearest-align-corners|pil-bilinear|pil-bicubic|pil-lanczos|pil-box|pil-hamming|pil-nearest [--crop stretch|center|pad] [--gray] --out OUT.png|OUT.npy", qs::cli::cmdResize},
 };
 
 void printUsage(std::FILE* out) {
