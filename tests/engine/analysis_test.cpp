@@ -255,9 +255,11 @@ TEST(AnalysisFloatTwin, HybridModelBecomesFloat) {
     auto twin = makeFloatTwin(*m);
     ASSERT_TRUE(twin);
     EXPECT_GT(twin->dequantized_constants, 0);
-    for (const auto& t : twin->model.main().tensors)
-        if (t.isConstant() && !t.quantization.isQuantized() && t.dtype != DType::Int32)
+    for (const auto& t : twin->model.main().tensors) {
+        if (t.isConstant() && !t.quantization.isQuantized() && t.dtype != DType::Int32) {
             EXPECT_EQ(t.dtype, DType::Float32) << t.name;
+        }
+    }
     auto a = analyze(*m, nullptr, 1,
                      [](int) { return conformanceInput("ad01_toycar_dynamic_range"); }, {});
     ASSERT_TRUE(a) << a.error().message;
