@@ -92,7 +92,9 @@ fp::Fixed<Out> logXGreaterEqual1(fp::Fixed<In> input) {
     return fp::rescale<Out>(z_pow_2_adj * log_2 + num_scaled * recip_denom);
 }
 
-// GetInvSqrtQuantizedMultiplierExp: 1/sqrt(input) as a multiplier and shift.
+}  // namespace
+
+// Declared in ops_util.h (RSQRT uses it too).
 void invSqrtMultiplier(int32_t input, int reverse_shift, int32_t& output_inv_sqrt,
                        int& output_shift) {
     if (input <= 1) {
@@ -128,6 +130,8 @@ void invSqrtMultiplier(int32_t input, int reverse_shift, int32_t& output_inv_sqr
     }
     output_shift *= reverse_shift;
 }
+
+namespace {
 
 // ---- LOG_SOFTMAX ---------------------------------------------------------------------------
 

@@ -146,6 +146,12 @@ inline T lookup8(const std::array<T, 256>& lut, T q) {
     return lut[static_cast<size_t>(static_cast<int32_t>(q) - std::numeric_limits<T>::min())];
 }
 
+// tensorflow/lite/kernels/internal/common.h GetInvSqrtQuantizedMultiplierExp: 1/sqrt(input)
+// as a Q0.31 multiplier and shift (Newton-Raphson in Q3.28), `reverse_shift` -1 for a right
+// shift. Defined in normalization.cpp; L2_NORMALIZATION and RSQRT use it.
+void invSqrtMultiplier(int32_t input, int reverse_shift, int32_t& output_inv_sqrt,
+                       int& output_shift);
+
 // Resolves a possibly negative axis against a rank; -1 when out of range.
 inline int resolveAxis(int64_t axis, int rank) {
     const int64_t a = axis < 0 ? axis + rank : axis;

@@ -3,6 +3,7 @@
 // table, requantizing RELUs with negative ties per profile.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "op_runner.h"
@@ -191,6 +192,175 @@ TEST(UnaryMathKernels, FloatAndIntegers) {
                  .output(DType::Int8, quant(0.1f, 0))
                  .run1();
     EXPECT_EQ(ints<int8_t>(a), (std::vector<int32_t>{127, 5, 3}));
+}
+
+// ---- quantized HARD_SWISH (reference_ops::HardSwish 16-bit fixed point) ---------------------
+// s_in = s_out = 0.05: output multiplier (0.05 / 128) / 0.05 = 2^-7 -> 16384 (Q15), exponent -6;
+// reluish multiplier (0.05 / 128) / (3 / 32768) = 4.2667 -> 17476, exponent 3.
+// q = 20 (x = 1): hires 2560; preshift scale SRDHM(2560, 16384) = 1280; reluish
+// 2560 << 2 = 10240 -> SRDHM(., 17476) = 5461 -> << 1 = 10922 -> (10922 + 32768) >> 1 = 21845;
+// 21845 * 1280 / 32768 = 853 (truncated); RoundingDivideByPOT(853, 6) = 13 (x * 4/6 = 13.3).
+// q = -20: preshift -1280, reluish 10923, -426 -> -7 (-6.67). q = 80 (x = 4): reluish
+// saturates at 32767 -> 5119 -> 80. q = -80: reluish 0 -> 0.
+TEST(HardSwishKernel, Int8FixedPointHandValues) {
+    for (RoundingProfile p : kAllProfiles) {
+        auto y = OpRunner(BuiltinOp::HARD_SWISH, model::NoOptions{}, p)
+                     .input(tensor<int8_t>(DType::Int8, {4}, {20, -20, 80, -80}, quant(0.05f, 0)))
+                     .output(DType::Int8, quant(0.05f, 0))
+                     .run1();
+        EXPECT_EQ(ints<int8_t>(y), (std::vector<int32_t>{13, -7, 80, 0})) << profileName(p);
+    }
+    // uint8 with zero points 128 / 100: the same values shifted.
+    auto u = OpRunner(BuiltinOp::HARD_SWISH)
+                 .input(tensor<uint8_t>(DType::UInt8, {2}, {148, 108}, quant(0.05f, 128)))
+                 .output(DType::UInt8, quant(0.05f, 100))
+                 .run1();
+    EXPECT_EQ(ints<uint8_t>(u), (std::vector<int32_t>{113, 93}));
+}
+
+// Every int8 input lands within one step of the rounded float hard-swish.
+TEST(HardSwishKernel, Int8WithinOneStepOfFloat) {
+    std::vector<int8_t> q;
+    for (int v = -128; v <= 127; ++v) q.push_back(static_cast<int8_t>(v));
+    const float s_in = 0.05f, s_out = 0.04f;
+    auto y = OpRunner(BuiltinOp::HARD_SWISH)
+                 .input(tensor<int8_t>(DType::Int8, {256}, q, quant(s_in, 3)))
+                 .output(DType::Int8, quant(s_out, -60))
+                 .run1();
+    const auto got = ints<int8_t>(y);
+    for (size_t i = 0; i < q.size(); ++i) {
+        const float x = s_in * static_cast<float>(q[i] - 3);
+        const float f = x * std::clamp(x + 3.0f, 0.0f, 6.0f) / 6.0f;
+        const int expect = std::clamp(static_cast<int>(std::lround(f / s_out)) - 60, -128, 127);
+        EXPECT_LE(std::abs(got[i] - expect), 1) << "q = " << int{q[i]};
+    }
+}
+
+TEST(HardSwishKernel, RejectsOutputMultiplierAboveOne) {
+    // (1 / 128) / 0.001 > 1: TFLite's HardSwishPrepare requires exponent <= 0.
+    auto r = OpRunner(BuiltinOp::HARD_SWISH)
+                 .input(tensor<int8_t>(DType::Int8, {1}, {1}, quant(1.0f, 0)))
+                 .output(DType::Int8, quant(0.001f, 0))
+                 .run();
+    EXPECT_FALSE(r);
+}
+
+// ---- int16 LOGISTIC / TANH (interpolated sigmoid table) ------------------------------------
+std::vector<int32_t> act16(BuiltinOp op, RoundingProfile p, float s_in, std::vector<int16_t> q) {
+    const auto n = static_cast<int32_t>(q.size());
+    return ints<int16_t>(OpRunner(op, model::NoOptions{}, p)
+                             .input(tensor<int16_t>(DType::Int16, {n}, q, quant(s_in, 0)))
+                             .output(DType::Int16, quant(1.0f / 32768, 0))
+                             .run1());
+}
+
+// Input scale 2^-12 (multiplier 0 -> 3, shift 0): q = 4096 is x = 1 -> 12288 in 1/(3*4096)
+// units; 12288 >> 9 = 24, fraction 0: table[24] = 47911 -> (47911 << 9 + 2^9) >> 10 = 23956
+// (sigmoid(1) * 32768 = 23955.3). q = -4096 mirrors: (2^25 - (47911 << 9) + 511) >> 10 = 8812.
+// q = 32767: index 191, fraction 509: (65513 << 9) + 509 -> 32757 (sigmoid(8) * 32768 = 32757.0).
+TEST(LogisticKernel, Int16TableHandValues) {
+    EXPECT_EQ(act16(BuiltinOp::LOGISTIC, RoundingProfile::Reference, 1.0f / 4096,
+                    {0, 4096, -4096, 32767}),
+              (std::vector<int32_t>{16384, 23956, 8812, 32757}));
+    // Non-power-of-two scale 0.001: multiplier 12.288 * 2^11 -> 25165, shift 11; q = 1000
+    // -> (1000 * 25165 + 1024) >> 11 = 12288, the same table point as above.
+    for (RoundingProfile p : {RoundingProfile::Reference, RoundingProfile::Builtin})
+        EXPECT_EQ(act16(BuiltinOp::LOGISTIC, p, 0.001f, {1000, -1000}),
+                  (std::vector<int32_t>{23956, 8812}))
+            << profileName(p);
+}
+
+// TFLite builtin runs gemmlowp's int16 fixed point for a 2^-12 input scale; that path is not
+// reproduced, so the op must refuse rather than silently use the table.
+TEST(LogisticKernel, Int16BuiltinPowerOfTwoScaleRefuses) {
+    auto r = OpRunner(BuiltinOp::LOGISTIC, model::NoOptions{}, RoundingProfile::Builtin)
+                 .input(tensor<int16_t>(DType::Int16, {1}, {0}, quant(1.0f / 4096, 0)))
+                 .output(DType::Int16, quant(1.0f / 32768, 0))
+                 .run();
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("gemmlowp"), std::string::npos) << r.error().message;
+    auto z = OpRunner(BuiltinOp::LOGISTIC)
+                 .input(tensor<int16_t>(DType::Int16, {1}, {0}, quant(0.001f, 1)))
+                 .output(DType::Int16, quant(1.0f / 32768, 0))
+                 .run();
+    EXPECT_FALSE(z);  // zero point must be 0
+}
+
+// tanh(x) = 2 sigmoid(2x) - 1 on the same table, index = |x| >> 8: q = 4096 (x = 1) -> 48,
+// table[48] = 57724 -> ((57724 << 8) - 2^23 + 2^7) >> 8 = 24956 (tanh(1) * 32768 = 24955.9);
+// negative inputs mirror to -24956. Scale 2^-11 (left shift 1) doubles the multiplier.
+TEST(TanhKernel, Int16TableHandValues) {
+    EXPECT_EQ(act16(BuiltinOp::TANH, RoundingProfile::Reference, 1.0f / 4096, {0, 4096, -4096}),
+              (std::vector<int32_t>{0, 24956, -24956}));
+    EXPECT_EQ(act16(BuiltinOp::TANH, RoundingProfile::SingleRounding, 1.0f / 2048, {2048}),
+              (std::vector<int32_t>{24956}));
+    EXPECT_EQ(act16(BuiltinOp::TANH, RoundingProfile::Builtin, 0.001f, {1000, -1000}),
+              (std::vector<int32_t>{24956, -24956}));
+}
+
+// ---- int8 ABS / RSQRT / SQRT / LOG as tensorflow/lite/kernels/elementwise.cc ----------------
+TEST(UnaryMathKernels, Int8AbsRescales) {
+    // s 0.5 zp -10 -> s 0.25 zp -128: |q + 10| * 2 - 128.
+    auto a = OpRunner(BuiltinOp::ABS)
+                 .input(tensor<int8_t>(DType::Int8, {4}, {-14, -10, 0, 127}, quant(0.5f, -10)))
+                 .output(DType::Int8, quant(0.25f, -128))
+                 .run1();
+    EXPECT_EQ(ints<int8_t>(a), (std::vector<int32_t>{-120, -128, -108, 127}));
+    // Equal scales: no rescale, only the zero points move.
+    auto b = OpRunner(BuiltinOp::ABS)
+                 .input(tensor<int8_t>(DType::Int8, {2}, {0, 9}, quant(0.5f, 3)))
+                 .output(DType::Int8, quant(0.5f, -2))
+                 .run1();
+    EXPECT_EQ(ints<int8_t>(b), (std::vector<int32_t>{1, 4}));
+    auto c = OpRunner(BuiltinOp::ABS)
+                 .input(tensor<int16_t>(DType::Int16, {2}, {-300, 7}, quant(0.5f, 0)))
+                 .output(DType::Int16, quant(0.25f, 0))
+                 .run1();
+    EXPECT_EQ(ints<int16_t>(c), (std::vector<int32_t>{600, 14}));
+}
+
+// s_in 1/16, s_out 1/64: rsqrt(q / 16) * 64 = 256 / sqrt(q); q = 0 gives the maximum.
+TEST(UnaryMathKernels, Int8RsqrtInteger) {
+    auto r = OpRunner(BuiltinOp::RSQRT)
+                 .input(tensor<int8_t>(DType::Int8, {6}, {16, 64, 4, 0, 9, 25}, quant(0.0625f, 0)))
+                 .output(DType::Int8, quant(1.0f / 64, 0))
+                 .run1();
+    EXPECT_EQ(ints<int8_t>(r), (std::vector<int32_t>{64, 32, 127, 127, 85, 51}));
+    // Zero points: q = 26 is value 16 -> 64 - 20.
+    auto z = OpRunner(BuiltinOp::RSQRT)
+                 .input(tensor<int8_t>(DType::Int8, {1}, {26}, quant(0.0625f, 10)))
+                 .output(DType::Int8, quant(1.0f / 64, -20))
+                 .run1();
+    EXPECT_EQ(ints<int8_t>(z), (std::vector<int32_t>{44}));
+    OpRunner neg(BuiltinOp::RSQRT);
+    neg.input(tensor<int8_t>(DType::Int8, {2}, {16, 9}, quant(0.0625f, 10)))
+        .output(DType::Int8, quant(1.0f / 64, 0));
+    ASSERT_TRUE(neg.run());
+    EXPECT_NE(neg.evalError().find("positive"), std::string::npos);
+}
+
+// SqrtEvalQuantized truncates: q = 12 at s 0.1 is sqrt(1.2) / 0.1 = 10.95 -> 10 (not 11).
+TEST(UnaryMathKernels, Int8SqrtTruncates) {
+    auto s = OpRunner(BuiltinOp::SQRT)
+                 .input(tensor<int8_t>(DType::Int8, {3}, {12, 20, 0}, quant(0.1f, 0)))
+                 .output(DType::Int8, quant(0.1f, 5))
+                 .run1();
+    EXPECT_EQ(ints<int8_t>(s), (std::vector<int32_t>{15, 19, 5}));
+    OpRunner neg(BuiltinOp::SQRT);
+    neg.input(tensor<int8_t>(DType::Int8, {1}, {-1}, quant(0.1f, 0)))
+        .output(DType::Int8, quant(0.1f, 0));
+    ASSERT_TRUE(neg.run());
+    EXPECT_FALSE(neg.evalError().empty());
+}
+
+// LogLUTPrepare: log(x) for x > 0, else the lowest output ((-128 - zp) * s, float).
+TEST(UnaryMathKernels, Int8LogTable) {
+    auto l = OpRunner(BuiltinOp::LOG)
+                 .input(tensor<int8_t>(DType::Int8, {4}, {10, 27, 0, -5}, quant(0.1f, 0)))
+                 .output(DType::Int8, quant(0.1f, 20))
+                 .run1();
+    // log(1) = 0 -> 20; log(2.7) = 0.993 -> 9.93 -> 10 + 20 = 30; x <= 0 -> -128.
+    EXPECT_EQ(ints<int8_t>(l), (std::vector<int32_t>{20, 30, -128, -128}));
 }
 
 }  // namespace
