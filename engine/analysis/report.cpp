@@ -293,7 +293,8 @@ std::string jsonReport(const ErrorAnalysis& a, const ReportContext& ctx) {
     }
     j["weights"] = std::move(weights);
     j["warnings"] = a.warnings;
-    return j.dump(1) + "\n";
+    // Compact: per-channel entries make this file large (50 MB for mobilenet_v2 at 224x224).
+    return j.dump() + "\n";
 }
 
 Result<std::string> modelExplorerReport(const ErrorAnalysis& a, const ReportContext& ctx,
