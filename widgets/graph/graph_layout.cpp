@@ -248,6 +248,11 @@ GraphLayout layoutGraph(const std::vector<QSizeF>& sizes,
             x[static_cast<size_t>(row[i])] = cursor;
         }
     }
+    std::vector<char> leafSource(static_cast<size_t>(total), 0);
+    for (int v = 0; v < n; ++v) {
+        leafSource[static_cast<size_t>(v)] =
+            up[static_cast<size_t>(v)].empty() && down[static_cast<size_t>(v)].size() == 1;
+    }
     const auto placePass = [&](int l, bool useUp, bool useDown) {
         auto& row = layers[static_cast<size_t>(l)];
         if (row.empty()) return;
@@ -259,13 +264,26 @@ GraphLayout layoutGraph(const std::vector<QSizeF>& sizes,
             double s = 0;
             int count = 0;
             if (useUp) {
-                for (int w : up[static_cast<size_t>(v)]) s += x[w], ++count;
+                // Leaf sources (constants turned into ops, e.g. DEQUANTIZE of a weight) sit
+                // beside their consumer; letting them pull the consumer makes every layer
+                // drift sideways into a staircase. They count only when nothing else does.
+                int real = 0;
+                for (int w : up[static_cast<size_t>(v)]) {
+                    if (!leafSource[static_cast<size_t>(w)]) s += x[w], ++real;
+                }
+                count = real;
+                if (real == 0) {
+                    for (int w : up[static_cast<size_t>(v)]) s += x[w], ++count;
+                }
             }
             if (useDown) {
                 for (int w : down[static_cast<size_t>(v)]) s += x[w], ++count;
             }
             want[i] = count ? s / count : x[v];
-            weight[i] = v >= n ? 4.0 : 1.0 + 0.25 * count;
+            // Leaf sources yield to everything else in their row.
+            weight[i] = v >= n                               ? 4.0
+                        : leafSource[static_cast<size_t>(v)] ? 0.05
+                                                             : 1.0 + 0.25 * count;
             if (i) sep[i - 1] = separation(row[i - 1], v);
         }
         placeRow(want, sep, weight, placed);

@@ -87,6 +87,8 @@ GraphPanel::GraphPanel(QWidget* parent)
     m_threshold->setValue(100);
     m_threshold->setToolTip(tr("Outline nodes worse than this value"));
     m_threshold->setMaximumWidth(160);
+    m_thresholdValue->setMinimumWidth(
+        fontMetrics().horizontalAdvance(QStringLiteral("-0.000 LSB")));
     connect(m_threshold, &QSlider::valueChanged, this, &GraphPanel::thresholdMoved);
 
     auto* bar = new QHBoxLayout;

@@ -277,7 +277,10 @@ void GraphView::fitAll() {
     if (z < 0.7) {
         resetTransform();
         scale(0.85, 0.85);
-        centerOn(sceneRect().center().x(), sceneRect().top() + viewport()->height() / 1.2);
+        // Horizontally on the first node (a graph input), not the scene's centre: a wide
+        // graph's top can be far from its middle.
+        const double x = m_nodes.isEmpty() ? sceneRect().center().x() : m_nodes.front()->x();
+        centerOn(x, sceneRect().top() + viewport()->height() / 2.0 / 0.85);
     }
     emit viewChanged();
     placeOverview();
@@ -349,7 +352,8 @@ void GraphView::placeOverview() {
     const int tall = std::min(vp.height() - 16, 2 * kOverviewMax);
     QSize size = aspect > 1 ? QSize(kOverviewMax, static_cast<int>(kOverviewMax / aspect))
                             : QSize(static_cast<int>(tall * aspect), tall);
-    size = size.expandedTo(QSize(48, 48)).boundedTo(QSize(vp.width() / 3, vp.height() - 16));
+    size = size.expandedTo(QSize(48, 48))
+               .boundedTo(QSize(std::min(vp.width() / 3, kOverviewMax), vp.height() - 16));
     m_overview->setGeometry(vp.right() - size.width() - 8, vp.bottom() - size.height() - 8,
                             size.width(), size.height());
     m_overview->show();
