@@ -399,7 +399,12 @@ private:
 // (StartForAxis / StopForAxis): masks select the full range, negative indices count from
 // the end, starts and stops clamp to [0, n] (stride > 0) or [-1, n - 1] (stride < 0), a
 // shrink axis takes exactly one element and drops the dimension, `offset` makes end
-// relative to begin.
+// relative to begin. ellipsis_mask and new_axis_mask are first expanded into an
+// "effective" input shape and per-dimension begin/end/stride/masks exactly as
+// BuildStridedSliceParams does: the ellipsis covers as many full-range dimensions as the
+// spec leaves unmentioned (a new axis at the ellipsis position has no effect), every other
+// new axis inserts a dimension of size 1 sliced [0, 1), and dimensions past the spec are
+// full range.
 class StridedSliceKernel final : public Kernel {
 public:
     Result<void> prepare(PrepareContext& ctx) override {
@@ -407,8 +412,6 @@ public:
         if (!input || ctx.numOutputs() < 1) return ctx.fail("needs an input");
         model::StridedSliceOptions opt;
         if (const auto* o = ctx.options<model::StridedSliceOptions>()) opt = *o;
-        if (opt.ellipsis_mask != 0 || opt.new_axis_mask != 0)
-            return ctx.fail("ellipsis_mask and new_axis_mask are not supported");
         auto begin = shapeOperand(ctx, 1, "begin");
         if (!begin) return std::unexpected(begin.error());
         auto end = shapeOperand(ctx, 2, "end");
@@ -417,45 +420,105 @@ public:
         if (!strides) return std::unexpected(strides.error());
         const int rank = input->rank();
         const int k = static_cast<int>(begin->size());
-        if (static_cast<int>(end->size()) != k || static_cast<int>(strides->size()) != k ||
-            k > rank)
-            return ctx.fail("begin, end and strides must have the same length <= rank");
+        if (static_cast<int>(end->size()) != k || static_cast<int>(strides->size()) != k)
+            return ctx.fail("begin, end and strides must have the same length");
+        if (k > 31) return ctx.fail("at most 31 slice dimensions");
+        auto bit = [](int32_t mask, int i) { return i >= 0 && i < 32 && ((mask >> i) & 1) != 0; };
+
+        // BuildStridedSliceParams: new axes outside the ellipsis add dimensions.
+        int num_add_axis = 0;
+        for (int i = 0; i < k; ++i)
+            if (!bit(opt.ellipsis_mask, i) && bit(opt.new_axis_mask, i)) ++num_add_axis;
+        const int effective_dims = rank + num_add_axis;
+        if (effective_dims > 31) return ctx.fail("too many dimensions");
+        int32_t effective_ellipsis_mask = 0, effective_new_axis_mask = 0;
+        int ellipsis_start_idx = effective_dims, expanded_ellipsis = 0;
+        for (int i = 0; i < effective_dims;) {
+            if (bit(opt.ellipsis_mask, i)) {
+                ellipsis_start_idx = i;
+                const int ellipsis_end_idx =
+                    std::max(i + 1, std::min(i + 1 + num_add_axis + rank - k, effective_dims));
+                expanded_ellipsis = ellipsis_end_idx - ellipsis_start_idx - 1;
+                for (; i < ellipsis_end_idx; ++i) effective_ellipsis_mask |= 1 << i;
+                continue;
+            }
+            if (bit(opt.new_axis_mask, i - expanded_ellipsis)) effective_new_axis_mask |= 1 << i;
+            ++i;
+        }
+        struct Dim {
+            int64_t n = 1, begin = 0, end = 0, stride = 1;
+            bool begin_masked = false, end_masked = false, shrink = false;
+        };
+        std::vector<Dim> dims(static_cast<size_t>(effective_dims));
+        int added_ellipsis = 0, added_axes = 0;
+        bool spec_ok = true;
+        auto inputDim = [&](int j) -> int64_t {
+            if (j < 0 || j >= rank) {
+                spec_ok = false;
+                return 1;
+            }
+            return input->dim(j);
+        };
+        for (int i = 0; i < effective_dims; ++i) {
+            Dim& d = dims[static_cast<size_t>(i)];
+            if (bit(effective_ellipsis_mask, i)) {
+                added_ellipsis = std::max(0, i - ellipsis_start_idx);
+                d.begin_masked = d.end_masked = true;
+                d.n = inputDim(i - added_axes);
+            } else if (bit(effective_new_axis_mask, i)) {
+                d.end = 1;
+                ++added_axes;
+            } else if (i >= k + expanded_ellipsis) {
+                d.begin_masked = d.end_masked = true;
+                d.n = inputDim(i - added_axes);
+            } else {
+                const int orig = i - added_ellipsis;
+                if (orig < 0 || orig >= k) spec_ok = false;
+                if (!spec_ok) break;
+                d.begin = (*begin)[static_cast<size_t>(orig)];
+                d.end = (*end)[static_cast<size_t>(orig)];
+                d.stride = (*strides)[static_cast<size_t>(orig)];
+                d.begin_masked = bit(opt.begin_mask, orig);
+                d.end_masked = bit(opt.end_mask, orig);
+                d.shrink = bit(opt.shrink_axis_mask, orig);
+                d.n = inputDim(i - added_axes);
+            }
+        }
+        if (!spec_ok || added_axes + rank != effective_dims)
+            return ctx.fail("slice spec does not match the input rank");
+
         TensorInfo& output = ctx.output(0);
         output.shape.clear();
         m_box = {};
-        for (int d = 0; d < rank; ++d) {
-            const int64_t n = input->dim(d);
-            int64_t start = 0, stop = n, stride = 1;
-            bool shrink = false;
-            if (d < k) {
-                stride = (*strides)[static_cast<size_t>(d)];
-                if (stride == 0) return ctx.fail("stride 0");
-                shrink = (opt.shrink_axis_mask >> d) & 1;
-                const bool begin_masked = (opt.begin_mask >> d) & 1;
-                const bool end_masked = (opt.end_mask >> d) & 1;
-                const int64_t lo = stride > 0 ? 0 : -1, hi = stride > 0 ? n : n - 1;
-                if (begin_masked && !shrink) {
-                    start = stride > 0 ? 0 : n - 1;
-                } else {
-                    start = (*begin)[static_cast<size_t>(d)];
-                    if (start < 0) start += n;
-                    start = std::clamp(start, lo, hi);
-                }
-                if (shrink) {
-                    stop = start + 1;
-                    stride = 1;
-                    if (start < 0 || start >= n)
-                        return ctx.fail(strFormat("shrink index out of range in dimension {}", d));
-                } else if (end_masked) {
-                    stop = stride > 0 ? n : -1;
-                } else {
-                    stop = (*end)[static_cast<size_t>(d)];
-                    if (opt.offset)
-                        stop += start;
-                    else if (stop < 0)
-                        stop += n;
-                    stop = std::clamp(stop, lo, hi);
-                }
+        std::vector<int32_t> effective_shape;
+        for (int i = 0; i < effective_dims; ++i) {
+            const Dim& d = dims[static_cast<size_t>(i)];
+            const int64_t n = d.n;
+            int64_t start = 0, stop = n, stride = d.stride;
+            const bool shrink = d.shrink;
+            if (stride == 0) return ctx.fail("stride 0");
+            const int64_t lo = stride > 0 ? 0 : -1, hi = stride > 0 ? n : n - 1;
+            if (d.begin_masked && !shrink) {
+                start = stride > 0 ? 0 : n - 1;
+            } else {
+                start = d.begin;
+                if (start < 0) start += n;
+                start = std::clamp(start, lo, hi);
+            }
+            if (shrink) {
+                stop = start + 1;
+                stride = 1;
+                if (start < 0 || start >= n)
+                    return ctx.fail(strFormat("shrink index out of range in dimension {}", i));
+            } else if (d.end_masked) {
+                stop = stride > 0 ? n : -1;
+            } else {
+                stop = d.end;
+                if (opt.offset)
+                    stop += start;
+                else if (stop < 0)
+                    stop += n;
+                stop = std::clamp(stop, lo, hi);
             }
             int64_t size = stride > 0 ? (stop - start + stride - 1) / stride
                                       : (start - stop + (-stride) - 1) / (-stride);
@@ -463,9 +526,11 @@ public:
             m_box.begin.push_back(size ? start : 0);
             m_box.stride.push_back(stride);
             m_box.size.push_back(size);
+            effective_shape.push_back(static_cast<int32_t>(n));
             if (!shrink) output.shape.push_back(static_cast<int32_t>(size));
         }
-        setInputStrides(m_box, input->shape);
+        // Inserted size-1 dimensions leave the row-major layout of the input unchanged.
+        setInputStrides(m_box, effective_shape);
         m_box.elem = dtypeSize(input->dtype);
         if (m_box.elem == 0 || output.dtype != input->dtype) return ctx.fail("unsupported type");
         return {};

@@ -123,6 +123,59 @@ TEST(StridedSliceKernel, MasksAndShrink) {
     EXPECT_EQ(values<float>(c), (std::vector<float>{0, 3}));
 }
 
+model::StridedSliceOptions ssx(int ellipsis, int new_axis, int shrink, int begin_mask = 0,
+                               int end_mask = 0) {
+    model::StridedSliceOptions o = ss(begin_mask, end_mask, shrink);
+    o.ellipsis_mask = ellipsis;
+    o.new_axis_mask = new_axis;
+    return o;
+}
+
+TensorValue sliceOf(model::StridedSliceOptions o, std::vector<int32_t> shape,
+                    std::vector<int32_t> begin, std::vector<int32_t> end,
+                    std::vector<int32_t> strides) {
+    const auto k = static_cast<int32_t>(begin.size());
+    int32_t n = 1;
+    for (int32_t d : shape) n *= d;
+    return OpRunner(BuiltinOp::STRIDED_SLICE, o)
+        .input(f32(std::move(shape), iota(n)))
+        .input(i32({k}, begin), true)
+        .input(i32({k}, end), true)
+        .input(i32({k}, strides), true)
+        .output(DType::Float32)
+        .run1();
+}
+
+// BuildStridedSliceParams (strided_slice.cc): x[..., 1] on [2, 3, 4]. The ellipsis at spec 0
+// covers rank 3 - 2 spec entries + 1 = 2 dimensions; spec 1 (begin 1, shrink) maps to dim 2.
+TEST(StridedSliceKernel, EllipsisExpandsOverUnmentionedDims) {
+    auto a = sliceOf(ssx(1, 0, 2), {2, 3, 4}, {0, 1}, {0, 2}, {1, 1});
+    EXPECT_EQ(a.shape(), (std::vector<int32_t>{2, 3}));
+    EXPECT_EQ(values<float>(a), (std::vector<float>{1, 5, 9, 13, 17, 21}));
+    // x[0, ..., 1:4:2]: ellipsis in the middle covers dim 1 only.
+    auto b = sliceOf(ssx(2, 0, 1), {2, 3, 4}, {0, 0, 1}, {1, 0, 4}, {1, 1, 2});
+    EXPECT_EQ(b.shape(), (std::vector<int32_t>{3, 2}));
+    EXPECT_EQ(values<float>(b), (std::vector<float>{1, 3, 5, 7, 9, 11}));
+    // A new axis at the ellipsis position has no effect: x[...] is x.
+    auto c = sliceOf(ssx(1, 1, 0), {2, 3}, {0}, {0}, {1});
+    EXPECT_EQ(c.shape(), (std::vector<int32_t>{2, 3}));
+}
+
+// x[0:1, newaxis] on [2, 3, 4]: the new axis is a [0, 1) slice of an inserted size-1 dim,
+// the unmentioned dims 1 and 2 are full: [1, 1, 3, 4]. x[..., newaxis] on [2, 3]: [2, 3, 1].
+TEST(StridedSliceKernel, NewAxisInsertsSizeOneDims) {
+    auto a = sliceOf(ssx(0, 2, 0), {2, 3, 4}, {0, 0}, {1, 0}, {1, 1});
+    EXPECT_EQ(a.shape(), (std::vector<int32_t>{1, 1, 3, 4}));
+    EXPECT_EQ(values<float>(a), iota(12));
+    auto b = sliceOf(ssx(1, 2, 0), {2, 3}, {0, 0}, {0, 0}, {1, 1});
+    EXPECT_EQ(b.shape(), (std::vector<int32_t>{2, 3, 1}));
+    EXPECT_EQ(values<float>(b), iota(6));
+    // x[newaxis, 1, ::-1] on [2, 3]: shrink applies to spec 1 (dim 0 of the input).
+    auto c = sliceOf(ssx(0, 1, 2, 0, 4), {2, 3}, {0, 1, -1}, {1, 2, 0}, {1, 1, -1});
+    EXPECT_EQ(c.shape(), (std::vector<int32_t>{1, 3}));
+    EXPECT_EQ(values<float>(c), (std::vector<float>{5, 4, 3}));
+}
+
 TEST(StridedSliceKernel, RuntimeBeginIsAnErrorNamingTheOp) {
     auto r = OpRunner(BuiltinOp::STRIDED_SLICE, ss(0, 0, 0))
                  .input(f32({4}, iota(4)))
