@@ -17,6 +17,7 @@
 
 #include "app/cli/args.h"
 #include "app/cli/commands.h"
+#include "app/cli/image_input.h"
 #include "engine/analysis/error_analysis.h"
 #include "engine/analysis/report.h"
 #include "engine/executor.h"
@@ -33,9 +34,10 @@ namespace fs = std::filesystem;
 using engine::TensorValue;
 namespace an = engine::analysis;
 
-constexpr const char* kUsage =
-    "report MODEL [--float FLOAT.tflite] [--input NAME|INDEX=FILE.npy]... | [--inputs DIR] "
-    "[--seed N] [--mode accumulated|local] [--profile reference|single-rounding|xnnpack|builtin] "
+const std::string kUsage =
+    std::string("report MODEL [--float FLOAT.tflite] [--input NAME|INDEX=FILE.npy|IMAGE]... | ") +
+    "[--inputs DIR] " + kPreprocessSynopsis +
+    " [--seed N] [--mode accumulated|local] [--profile reference|single-rounding|xnnpack|builtin] "
     "[--metric NAME] --csv OUT [--per-channel-csv OUT] [--json OUT] [--model-explorer OUT]";
 
 // One sample: a file (or nothing: seeded fill) per model input.
@@ -96,7 +98,7 @@ Result<std::vector<SampleFiles>> datasetSamples(const model::Subgraph& sg, const
     for (const auto& e : fs::directory_iterator(dir, ec)) {
         if (e.is_directory())
             dirs.push_back(e.path());
-        else if (e.path().extension() == ".npy")
+        else if (e.path().extension() == ".npy" || isImagePath(e.path()))
             files.push_back(e.path());
     }
     if (ec) return fail(strFormat("{}: {}", dir.string(), ec.message()));
@@ -127,7 +129,8 @@ Result<std::vector<SampleFiles>> datasetSamples(const model::Subgraph& sg, const
 }
 
 Result<std::vector<TensorValue>> loadSample(const model::Model& m, const SampleFiles& s,
-                                            uint64_t seed) {
+                                            uint64_t seed,
+                                            const engine::preprocess::Pipeline& pipeline) {
     const auto& sg = m.main();
     std::vector<TensorValue> out;
     for (size_t i = 0; i < sg.inputs.size(); ++i) {
@@ -138,7 +141,16 @@ Result<std::vector<TensorValue>> loadSample(const model::Model& m, const SampleF
             out.push_back(std::move(*v));
             continue;
         }
-        auto v = engine::readNpy(*s.files[i]);
+        Result<TensorValue> v;
+        if (isImagePath(*s.files[i])) {
+            // Images go through the --preprocess pipeline into the input's dtype.
+            auto img = loadImageInput(m, i, *s.files[i], pipeline);
+            if (!img) return std::unexpected(img.error());
+            std::fprintf(stderr, "%s\n", img->summary.c_str());
+            v = std::move(img->value);
+        } else {
+            v = engine::readNpy(*s.files[i]);
+        }
         if (!v) return std::unexpected(v.error());
         if (v->numElements() != t.numElements())
             return fail(strFormat("{}: shape ({}) does not match input {} '{}' ({})",
@@ -155,8 +167,8 @@ Result<std::vector<TensorValue>> loadSample(const model::Model& m, const SampleF
 int cmdReport(std::span<const std::string> argv) {
     ArgSpec spec;
     spec.valued = {
-        "--float",  "--input", "--inputs",          "--seed", "--mode",          "--profile",
-        "--metric", "--csv",   "--per-channel-csv", "--json", "--model-explorer"};
+        "--float",  "--input", "--inputs",          "--seed", "--mode",           "--profile",
+        "--metric", "--csv",   "--per-channel-csv", "--json", "--model-explorer", "--preprocess"};
     spec.repeatable = {"--input"};
     auto args = Args::parse(argv, spec);
     if (!args) return reportError(args.error(), kExitUsage);
@@ -199,6 +211,9 @@ int cmdReport(std::span<const std::string> argv) {
         seed = static_cast<uint64_t>(*n);
     }
 
+    auto pipeline = parsePreprocessOption(args->value("--preprocess"));
+    if (!pipeline) return usage(pipeline.error().message);
+
     const std::string model_path = args->positional()[0];
     auto m = model::loadModel(model_path);
     if (!m) return reportError(m.error(), kExitBadInput);
@@ -228,7 +243,9 @@ int cmdReport(std::span<const std::string> argv) {
         }
         return true;
     };
-    auto source = [&](int i) { return loadSample(*m, samples[static_cast<size_t>(i)], seed); };
+    auto source = [&](int i) {
+        return loadSample(*m, samples[static_cast<size_t>(i)], seed, *pipeline);
+    };
     auto result = an::analyze(*m, float_model ? &*float_model : nullptr,
                               static_cast<int>(samples.size()), source, options);
     if (!result) return reportError(result.error(), kExitBadInput);

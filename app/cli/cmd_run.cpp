@@ -14,6 +14,7 @@
 
 #include "app/cli/args.h"
 #include "app/cli/commands.h"
+#include "app/cli/image_input.h"
 #include "engine/analysis/float_twin.h"
 #include "engine/executor.h"
 #include "engine/input_fill.h"
@@ -29,8 +30,9 @@ namespace fs = std::filesystem;
 using engine::TensorValue;
 using model::DType;
 
-constexpr const char* kUsage =
-    "run MODEL [--input NAME|INDEX=FILE.npy]... [--seed N] "
+const std::string kUsage =
+    std::string("run MODEL [--input NAME|INDEX=FILE.npy|IMAGE]... ") + kPreprocessSynopsis +
+    " [--seed N] "
     "[--profile reference|single-rounding|xnnpack|builtin] [--plain] [--engine int|float] --dump "
     "DIR "
     "[--benchmark N]";
@@ -74,7 +76,8 @@ Result<TensorValue> quantizeFloatInput(const TensorValue& f, const model::Tensor
 // keep_float: float32 files for quantized inputs stay float32 (the float engine takes them).
 Result<std::vector<TensorValue>> buildInputs(const model::Model& m,
                                              const std::vector<std::string>& specs, uint64_t seed,
-                                             bool keep_float = false) {
+                                             bool keep_float = false,
+                                             const engine::preprocess::Pipeline& pipeline = {}) {
     const auto& sg = m.main();
     std::vector<std::optional<TensorValue>> given(sg.inputs.size());
     for (const auto& spec : specs) {
@@ -93,7 +96,16 @@ Result<std::vector<TensorValue>> buildInputs(const model::Model& m,
         if (!index)
             return fail(strFormat("--input '{}': the model has no input named or numbered '{}'",
                                   spec, key));
-        auto v = engine::readNpy(file);
+        Result<TensorValue> v;
+        if (isImagePath(file)) {
+            // Images go through the --preprocess pipeline into the input's dtype.
+            auto img = loadImageInput(m, *index, file, pipeline, keep_float);
+            if (!img) return std::unexpected(img.error());
+            std::printf("%s\n", img->summary.c_str());
+            v = std::move(img->value);
+        } else {
+            v = engine::readNpy(file);
+        }
         if (!v) return std::unexpected(v.error());
         const auto& t = sg.tensor(sg.inputs[*index]);
         if (v->shape() != t.shape)
@@ -150,7 +162,8 @@ Result<void> dump(const fs::path& dir, const model::Model& m, const engine::RunR
 int cmdRun(std::span<const std::string> argv) {
     ArgSpec spec;
     spec.flags = {"--plain"};
-    spec.valued = {"--input", "--seed", "--profile", "--dump", "--benchmark", "--engine"};
+    spec.valued = {"--input",     "--seed",   "--profile",   "--dump",
+                   "--benchmark", "--engine", "--preprocess"};
     spec.repeatable = {"--input"};
     auto args = Args::parse(argv, spec);
     if (!args) return reportError(args.error(), kExitUsage);
@@ -199,7 +212,9 @@ int cmdRun(std::span<const std::string> argv) {
         return reportError(Error{strFormat("--engine '{}' is not int or float", engine_kind)},
                            kExitUsage);
     std::optional<engine::analysis::FloatTwin> twin;
-    auto inputs = buildInputs(*m, args->values("--input"), seed, engine_kind == "float");
+    auto pipeline = parsePreprocessOption(args->value("--preprocess"));
+    if (!pipeline) return reportError(pipeline.error(), kExitUsage);
+    auto inputs = buildInputs(*m, args->values("--input"), seed, engine_kind == "float", *pipeline);
     if (!inputs) return reportError(inputs.error(), kExitBadInput);
     if (engine_kind == "float") {
         auto t = engine::analysis::makeFloatTwin(*m);

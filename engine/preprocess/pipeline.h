@@ -46,6 +46,8 @@ struct Normalization {
     float divisor = 1.0f;
     std::vector<float> mean;
     std::vector<float> std;
+
+    bool operator==(const Normalization&) const = default;
 };
 
 struct Pipeline {

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """quantscope-cli resize against the libraries it reproduces.
 
-usage: preprocess_check.py QUANTSCOPE_CLI SAMPLES_DIR WORK_DIR
+usage: preprocess_check.py QUANTSCOPE_CLI SAMPLES_DIR WORK_DIR CONFORMANCE_DIR
 
 * Decoding: every sample image (and generated gray / palette / 16-bit / RGBA PNGs, palette and
   32-bit BMPs, JPEGs with each EXIF orientation) against cv2.imread (BGR -> RGB): bit-exact.
@@ -9,6 +9,8 @@ usage: preprocess_check.py QUANTSCOPE_CLI SAMPLES_DIR WORK_DIR
 * pil-*: PIL Image.resize on Image.fromarray(that same RGB array): bit-exact.
   Cases: integer and non-integer down- and up-scaling and odd sizes on four sample images.
 * crop=center, --gray, PNG output, and the error path (unreadable image -> exit 2, one line).
+* run/report --input 0=IMAGE --preprocess ...: the dumped input tensor equals the conformance
+  input of resnet8_cifar_int8 (cv2 INTER_AREA of coral_cat.bmp to 32x32, pixel - 128).
 Exits non-zero on any mismatch; the last line is 'N passed, M failed'.
 """
 import io
@@ -20,7 +22,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-CLI, SAMPLES, WORK = sys.argv[1], sys.argv[2], sys.argv[3]
+CLI, SAMPLES, WORK, CONFORMANCE = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 os.makedirs(WORK, exist_ok=True)
 IMAGES = ["coral_cat.bmp", "coral_face.jpg", "tflsupport_burger.jpg", "tflsupport_sparrow.png"]
 
@@ -184,6 +186,32 @@ r = subprocess.run([CLI, "resize", os.path.join(WORK, "missing.jpg"), "--size", 
                     "--method", "opencv-area", "--out", os.path.join(WORK, "x.npy")],
                    capture_output=True, text=True)
 check(r.returncode == 2 and "missing.jpg" in r.stderr, f"missing file: exit {r.returncode}")
+
+# ---- run / report with an image input ---------------------------------------------------
+model = os.path.join(CONFORMANCE, "resnet8_cifar_int8", "model.tflite")
+dump = os.path.join(WORK, "run_dump")
+r = subprocess.run([CLI, "run", model, "--input", "0=" + cat, "--preprocess",
+                    "method=opencv-area,norm=raw", "--dump", dump], capture_output=True, text=True)
+ok = r.returncode == 0 and "error max 0," in r.stdout
+if ok:
+    index = [l.split("\t") for l in open(os.path.join(dump, "index.tsv")).read().splitlines()[1:]]
+    tid = [row[0] for row in index if row[1] == "input_1_int8"][0]  # the model's input
+    got = np.load(os.path.join(dump, f"t{tid}.npy"))
+    want = np.load(os.path.join(CONFORMANCE, "resnet8_cifar_int8", "inputs", "input_0.npy"))
+    ok = got.dtype == want.dtype and np.array_equal(got, want)
+check(ok, f"run --preprocess reproduces resnet8_cifar_int8 input_0.npy: {r.stdout}{r.stderr}")
+r = subprocess.run([CLI, "report", model, "--input", "0=" + cat, "--preprocess",
+                    "method=opencv-area,size=32x32,norm=raw", "--csv",
+                    os.path.join(WORK, "report.csv")], capture_output=True, text=True)
+check(r.returncode == 0 and os.path.getsize(os.path.join(WORK, "report.csv")) > 0,
+      f"report with an image input: exit {r.returncode} {r.stderr}")
+r = subprocess.run([CLI, "run", model, "--input", "0=" + cat, "--preprocess", "size=64x64",
+                    "--dump", dump], capture_output=True, text=True)
+check(r.returncode == 2 and "does not match" in r.stderr and r.stderr.count("\n") == 1,
+      f"size mismatch: exit {r.returncode} {r.stderr!r}")
+r = subprocess.run([CLI, "run", model, "--input", "0=" + cat, "--preprocess", "norm=zero",
+                    "--dump", dump], capture_output=True, text=True)
+check(r.returncode == 1, f"bad --preprocess: exit {r.returncode}")
 
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
