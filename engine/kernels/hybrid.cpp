@@ -411,5 +411,6 @@ void registerHybridKernels(KernelRegistry& r) {
     r.add(model::BuiltinOp::FULLY_CONNECTED, &makeKernel<kernels::HybridFullyConnectedKernel>);
     r.add(model::BuiltinOp::CONV_2D, &kernels::makeHybridConv);
     r.add(model::BuiltinOp::DEPTHWISE_CONV_2D, &kernels::makeHybridDepthwise);
+    r.add(model::BuiltinOp::BATCH_MATMUL, &kernels::makeHybridBatchMatMul);
 }
 }  // namespace qs::engine

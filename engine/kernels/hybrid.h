@@ -6,11 +6,15 @@
 // conv.cc EvalHybrid / EvalHybridPerChannel, depthwise_conv.cc EvalHybridPerChannel, with
 // tensorflow/lite/kernels/internal/portable_tensor_utils.cc for the input quantization).
 //
+// BATCH_MATMUL with a float lhs and a constant int8 rhs follows batch_matmul.cc EvalHybrid
+// (per lhs row quantization; hybrid_batch_matmul.cpp).
+//
 // These kernels are not in the op registry: the executor picks them from
 // KernelRegistry::hybrid() when input 0 is float32 and input 1 is a constant int8 tensor.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 
 #include "engine/kernels/common.h"
@@ -42,5 +46,8 @@ enum class HybridInputMode : uint8_t {
     Asymmetric,  // per batch with a zero point (per-channel CONV_2D, DEPTHWISE, FC option)
     Xnnpack,     // XNNPACK qd8: per row of the GEMM (FC: per batch; CONV_2D: per pixel)
 };
+
+// Hybrid BATCH_MATMUL (float lhs, constant int8 rhs), in hybrid_batch_matmul.cpp.
+std::unique_ptr<Kernel> makeHybridBatchMatMul();
 
 }  // namespace qs::engine::kernels

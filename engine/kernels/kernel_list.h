@@ -18,6 +18,7 @@
     QS_KERNEL_FAMILY(activations)            \
     QS_KERNEL_FAMILY(control_flow)           \
     QS_KERNEL_FAMILY(svdf)                   \
+    QS_KERNEL_FAMILY(lstm)                   \
     QS_KERNEL_FAMILY(densify)                \
     QS_KERNEL_FAMILY(detection_postprocess)  \
     QS_KERNEL_FAMILY(arg_minmax)             \

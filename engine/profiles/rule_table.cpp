@@ -49,6 +49,9 @@ constexpr std::string_view kTfTConv = "tensorflow/tensorflow:tensorflow/lite/ker
 constexpr std::string_view kTflmBmm =
     "tensorflow/tflite-micro:tensorflow/lite/kernels/internal/reference/batch_matmul.h";
 constexpr std::string_view kTfBmm = "tensorflow/tensorflow:tensorflow/lite/kernels/batch_matmul.cc";
+constexpr std::string_view kTfBmmHybrid =
+    "google-ai-edge/LiteRT:tflite/kernels/batch_matmul.cc EvalHybrid + "
+    "internal/reference/batch_matmul.h";
 constexpr std::string_view kTfHybrid =
     "tensorflow/tensorflow:tensorflow/lite/kernels/{fully_connected,conv,depthwise_conv}.cc "
     "EvalHybrid* + internal/reference/portable_tensor_utils.cc";
@@ -133,6 +136,16 @@ constexpr RuleEntry kRules[] = {
     {P::SingleRounding, BuiltinOp::SVDF, "*", R::SingleRounding, "tensorflow/tflite-micro:tensorflow/lite/micro/kernels/svdf_common.cc", "as reference, single-rounded"},
     {P::Builtin, BuiltinOp::SVDF, "*", R::DoubleRounding, "tensorflow/tensorflow:tensorflow/lite/kernels/svdf.cc + internal/reference/svdf.h", "int8: int16 state with zero point 0 only; float: rank sum, then bias"},
     {P::Xnnpack, BuiltinOp::SVDF, "*", R::DoubleRounding, "tensorflow/tensorflow:tensorflow/lite/kernels/svdf.cc", "not delegated (and LiteRT rejects variable tensors): TFLite builtin"},
+    // UNIDIRECTIONAL_SEQUENCE_LSTM (lstm.cpp): float only so far; no requantization.
+    {P::Reference, BuiltinOp::UNIDIRECTIONAL_SEQUENCE_LSTM, "float32", R::DoubleRounding, "tensorflow/tensorflow:tensorflow/lite/kernels/lstm_eval.cc", "float: TFLite's LstmStepFloat order (bias, then each matrix's dot); TFLM's float summation order not reproduced; int8/int16 and hybrid LSTMs not implemented"},
+    {P::SingleRounding, BuiltinOp::UNIDIRECTIONAL_SEQUENCE_LSTM, "float32", R::SingleRounding, "tensorflow/tensorflow:tensorflow/lite/kernels/lstm_eval.cc", "as reference"},
+    {P::Builtin, BuiltinOp::UNIDIRECTIONAL_SEQUENCE_LSTM, "float32", R::DoubleRounding, "tensorflow/tensorflow:tensorflow/lite/kernels/unidirectional_sequence_lstm.cc + lstm_eval.cc", "float: gate = bias + W_x x + W_h h (+ peephole), layer norm eps 1e-8, cell/proj clip"},
+    {P::Xnnpack, BuiltinOp::UNIDIRECTIONAL_SEQUENCE_LSTM, "float32", R::DoubleRounding, "tensorflow/tensorflow:tensorflow/lite/kernels/lstm_eval.cc", "not delegated (variable tensors): TFLite builtin"},
+    // Hybrid BATCH_MATMUL (hybrid_batch_matmul.cpp): float lhs, constant int8 rhs.
+    {P::Reference, BuiltinOp::BATCH_MATMUL, "float32", R::DoubleRounding, kTfBmmHybrid, "int8 rhs (hybrid): TFLM has no hybrid kernel; TFLite builtin arithmetic"},
+    {P::SingleRounding, BuiltinOp::BATCH_MATMUL, "float32", R::SingleRounding, kTfBmmHybrid, "int8 rhs (hybrid): TFLM has no hybrid kernel; TFLite builtin arithmetic"},
+    {P::Builtin, BuiltinOp::BATCH_MATMUL, "float32", R::DoubleRounding, kTfBmmHybrid, "int8 rhs (hybrid): each lhs row quantized (symmetric; asymmetric option), int32 dot, scale * acc; row scales offset by (b0+b1+b2) rows as upstream"},
+    {P::Xnnpack, BuiltinOp::BATCH_MATMUL, "float32", R::DoubleRounding, kTfBmmHybrid, "KNOWN GAP: int8 rhs (hybrid) assumed to run on TFLite builtin; no golden data"},
     // Element-wise and activation kernels (elementwise_binary.cpp, activations.cpp).
     {P::Reference, BuiltinOp::SUB, "*", R::DoubleRounding, "tensorflow/tflite-micro:tensorflow/lite/micro/kernels/sub_common.cc + reference/sub.h", "inputs << 20 (int16: << 15), ratio multipliers computed in float, s1 - MBQM(x2, m2)"},
     {P::Reference, BuiltinOp::MUL, "*", R::DoubleRounding, "tensorflow/tflite-micro:tensorflow/lite/kernels/internal/reference/integer_ops/mul.h", "(x1 - zp1) * (x2 - zp2) requantized once; s1 * s2 / s_out in double"},

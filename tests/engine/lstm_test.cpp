@@ -1,0 +1,328 @@
+// UNIDIRECTIONAL_SEQUENCE_LSTM (float) through the executor, so its two variable state
+// tensors are exercised. Expected values come from tests/engine/lstm_oracle.py (numpy,
+// float64, written from lstm_eval.cc's equations, not from the engine); run it with
+// /usr/bin/python3 to see them. Float tolerance 2e-6: the engine sums in float32.
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "engine/executor.h"
+#include "model/loader.h"
+#include "model/test_model_factory.h"
+
+using namespace qs;
+using namespace qs::engine;
+namespace mt = qs::model::testing;
+namespace fb = qs::fb;
+
+namespace {
+
+constexpr float kTol = 2e-6f;
+
+// The weights of lstm_oracle.py base(): gate order i, f, c, o.
+const std::vector<float> kWx[4] = {
+    {0.1f, 0.2f, -0.3f, 0.4f},
+    {0.5f, -0.1f, 0.2f, 0.3f},
+    {-0.4f, 0.6f, 0.7f, -0.2f},
+    {0.3f, 0.1f, -0.5f, 0.2f},
+};
+const std::vector<float> kWh[4] = {
+    {0.2f, -0.1f, 0.1f, 0.3f},
+    {-0.2f, 0.4f, 0.3f, 0.1f},
+    {0.6f, 0.2f, -0.1f, 0.5f},
+    {0.1f, -0.3f, 0.2f, 0.2f},
+};
+const std::vector<float> kBias[4] = {{0.1f, -0.1f}, {1.0f, 0.5f}, {0.0f, 0.2f}, {-0.1f, 0.3f}};
+
+struct LstmCase {
+    int32_t n_batch = 1, max_time = 1, n_input = 2, n_cell = 2, n_output = 2;
+    bool time_major = false;
+    float cell_clip = 0.0f, proj_clip = 0.0f;
+    std::map<int, std::vector<float>> constants;  // LSTM input index -> data
+    std::map<int, std::vector<int32_t>> shapes;   // overrides of the role's shape
+    bool state_variable = true;
+    fb::TensorType weight_type = fb::TensorType::FLOAT32;
+};
+
+LstmCase baseCase() {
+    LstmCase c;
+    for (int g = 0; g < 4; ++g) {
+        c.constants[1 + g] = kWx[g];
+        c.constants[5 + g] = kWh[g];
+        c.constants[12 + g] = kBias[g];
+    }
+    return c;
+}
+
+// Without projection the recurrent weights keep only their first column (n_output = 1).
+void firstColumnOfRecurrent(LstmCase& c) {
+    for (int i = 5; i <= 8; ++i) {
+        auto& v = c.constants[i];
+        v = {v[0], v[2]};
+    }
+}
+
+std::vector<int32_t> roleShape(const LstmCase& c, int i) {
+    if (auto it = c.shapes.find(i); it != c.shapes.end()) return it->second;
+    if (i >= 1 && i <= 4) return {c.n_cell, c.n_input};
+    if (i >= 5 && i <= 8) return {c.n_cell, c.n_output};
+    if (i == 16) return {c.n_output, c.n_cell};
+    if (i == 17) return {c.n_output};
+    return {c.n_cell};
+}
+
+// Tensors: 0 input, 1 output, 2 h (output_state), 3 c (cell_state), then the constants.
+mt::ModelSpec lstmSpec(const LstmCase& c) {
+    mt::ModelSpec m;
+    m.opcodes = {
+        {.builtin = static_cast<int32_t>(fb::BuiltinOperator::UNIDIRECTIONAL_SEQUENCE_LSTM)}};
+    m.buffers.resize(1);
+    mt::SubgraphSpec sg;
+    const auto f32 = fb::TensorType::FLOAT32;
+    const std::vector<int32_t> in_shape =
+        c.time_major ? std::vector<int32_t>{c.max_time, c.n_batch, c.n_input}
+                     : std::vector<int32_t>{c.n_batch, c.max_time, c.n_input};
+    const std::vector<int32_t> out_shape =
+        c.time_major ? std::vector<int32_t>{c.max_time, c.n_batch, c.n_output}
+                     : std::vector<int32_t>{c.n_batch, c.max_time, c.n_output};
+    sg.tensors = {
+        {.name = "in", .type = f32, .shape = in_shape},
+        {.name = "out", .type = f32, .shape = out_shape},
+        {.name = "h",
+         .type = f32,
+         .shape = {c.n_batch, c.n_output},
+         .is_variable = c.state_variable},
+        {.name = "c", .type = f32, .shape = {c.n_batch, c.n_cell}, .is_variable = c.state_variable},
+    };
+    std::vector<int32_t> inputs(24, -1);
+    inputs[0] = 0;
+    inputs[18] = 2;
+    inputs[19] = 3;
+    for (const auto& [i, data] : c.constants) {
+        const bool quantized = c.weight_type == fb::TensorType::INT8 && i >= 1 && i <= 8;
+        m.buffers.push_back({});
+        if (quantized) {
+            std::vector<int8_t> q(data.size());
+            for (size_t k = 0; k < data.size(); ++k) q[k] = static_cast<int8_t>(data[k] * 100.0f);
+            m.buffers.back().data = mt::bytesOf(q);
+        } else {
+            m.buffers.back().data = mt::bytesOf(data);
+        }
+        mt::TensorSpec t{.name = "w" + std::to_string(i),
+                         .type = quantized ? fb::TensorType::INT8 : f32,
+                         .shape = roleShape(c, i),
+                         .buffer = static_cast<uint32_t>(m.buffers.size() - 1)};
+        if (quantized) {
+            t.scales = {0.01f};
+            t.zero_points = std::vector<int64_t>{0};
+        }
+        inputs[static_cast<size_t>(i)] = static_cast<int32_t>(sg.tensors.size());
+        sg.tensors.push_back(std::move(t));
+    }
+    // A state that is not a variable tensor must come from somewhere: graph inputs.
+    sg.inputs = c.state_variable ? std::vector<int32_t>{0} : std::vector<int32_t>{0, 2, 3};
+    sg.outputs = {1};
+    const bool time_major = c.time_major;
+    const float cell_clip = c.cell_clip, proj_clip = c.proj_clip;
+    sg.ops = {{.opcode = 0,
+               .inputs = inputs,
+               .outputs = {1},
+               .options = [=](flatbuffers::FlatBufferBuilder& b) {
+                   return std::pair{
+                       fb::BuiltinOptions::UnidirectionalSequenceLSTMOptions,
+                       fb::CreateUnidirectionalSequenceLSTMOptions(
+                           b, fb::ActivationFunctionType::TANH, cell_clip, proj_clip, time_major)
+                           .Union()};
+               }}};
+    m.subgraphs.push_back(std::move(sg));
+    return m;
+}
+
+Result<model::Model> load(const mt::ModelSpec& spec) {
+    auto bytes = mt::serialize(spec);
+    return model::loadModelFromBuffer(bytes, "test");
+}
+
+TensorValue floats(std::vector<int32_t> shape, std::vector<float> v) {
+    TensorValue t(model::DType::Float32, std::move(shape));
+    std::copy(v.begin(), v.end(), t.data<float>().begin());
+    return t;
+}
+
+void expectNear(const TensorValue& v, const std::vector<double>& want, const char* what) {
+    auto got = v.data<float>();
+    ASSERT_EQ(got.size(), want.size()) << what;
+    for (size_t i = 0; i < want.size(); ++i)
+        EXPECT_NEAR(got[i], want[i], kTol) << what << " [" << i << "]";
+}
+
+// lstm_oracle.py "plain step1/step2 h c".
+const std::vector<double> kH1{-0.1963142670164717, 0.0697573623778264};
+const std::vector<double> kC1{-0.41490384893994825, 0.19946755486595807};
+const std::vector<double> kH2{-0.19657417144868397, 0.18045795147938992};
+const std::vector<double> kC2{-0.40767094974721135, 0.36308533315202607};
+
+TEST(Lstm, FloatOneStepFromZeroState) {
+    auto m = load(lstmSpec(baseCase()));
+    ASSERT_TRUE(m) << m.error().message;
+    std::vector<TensorValue> in{floats({1, 1, 2}, {1.0f, -2.0f})};
+    auto r = run(*m, SubgraphId{0}, in, {});
+    ASSERT_TRUE(r) << r.error().message;
+    ASSERT_TRUE(r->complete()) << r->warnings.front();
+    expectNear(r->values[1], kH1, "output");
+    expectNear(r->values[2], kH1, "output_state");
+    expectNear(r->values[3], kC1, "cell_state");
+}
+
+TEST(Lstm, SequenceEqualsStepsWithKeptState) {
+    // Two time steps in one run...
+    LstmCase seq = baseCase();
+    seq.max_time = 2;
+    auto ms = load(lstmSpec(seq));
+    ASSERT_TRUE(ms) << ms.error().message;
+    std::vector<TensorValue> in2{floats({1, 2, 2}, {1.0f, -2.0f, 0.5f, 0.25f})};
+    auto r = run(*ms, SubgraphId{0}, in2, {});
+    ASSERT_TRUE(r && r->complete());
+    std::vector<double> both = kH1;
+    both.insert(both.end(), kH2.begin(), kH2.end());
+    expectNear(r->values[1], both, "sequence output");
+    expectNear(r->values[3], kC2, "sequence cell_state");
+
+    // ...equal two one-step runs of a PreparedGraph that keeps its state.
+    auto m = load(lstmSpec(baseCase()));
+    ASSERT_TRUE(m);
+    auto g = PreparedGraph::prepare(*m, SubgraphId{0}, RoundingProfile::Reference, false);
+    ASSERT_TRUE(g && !g->stopsAt()) << (g ? g->warnings().front() : g.error().message);
+    RunOptions keep;
+    keep.keep_state = true;
+    std::vector<TensorValue> x1{floats({1, 1, 2}, {1.0f, -2.0f})};
+    std::vector<TensorValue> x2{floats({1, 1, 2}, {0.5f, 0.25f})};
+    r = g->run(x1, keep);
+    ASSERT_TRUE(r && r->complete());
+    expectNear(r->values[1], kH1, "kept run 1");
+    r = g->run(x2, keep);
+    ASSERT_TRUE(r && r->complete());
+    expectNear(r->values[1], kH2, "kept run 2");
+    expectNear(r->values[3], kC2, "kept run 2 cell_state");
+    // Without keep_state every run starts from zero: x1 gives step 1 again.
+    r = g->run(x1, {});
+    ASSERT_TRUE(r && r->complete());
+    expectNear(r->values[1], kH1, "fresh run");
+    // resetState() clears what that run left, so a kept run starts from zero too.
+    g->resetState();
+    r = g->run(x1, keep);
+    ASSERT_TRUE(r && r->complete());
+    expectNear(r->values[1], kH1, "after reset");
+}
+
+LstmCase peepholeProjectionCase() {
+    LstmCase c = baseCase();
+    c.max_time = 2;
+    c.n_output = 1;
+    firstColumnOfRecurrent(c);
+    c.constants[9] = {0.5f, -0.5f};
+    c.constants[10] = {0.25f, 0.75f};
+    c.constants[11] = {-1.0f, 2.0f};
+    c.constants[16] = {0.8f, -0.6f};
+    c.constants[17] = {0.05f};
+    return c;
+}
+
+TEST(Lstm, PeepholeAndProjection) {
+    auto m = load(lstmSpec(peepholeProjectionCase()));
+    ASSERT_TRUE(m) << m.error().message;
+    std::vector<TensorValue> in{floats({1, 2, 2}, {1.0f, -2.0f, 0.5f, 0.25f})};
+    auto r = run(*m, SubgraphId{0}, in, {});
+    ASSERT_TRUE(r && r->complete()) << (r ? r->warnings.front() : r.error().message);
+    // lstm_oracle.py "peephole+projection 2 steps h c" (output_state is the projection).
+    expectNear(r->values[2], {-0.26840124262772486}, "output_state");
+    expectNear(r->values[3], {-0.39592747367622394, 0.3428707276205344}, "cell_state");
+    EXPECT_NEAR(r->values[1].data<float>()[1], -0.26840124262772486, kTol);
+}
+
+TEST(Lstm, CellAndProjectionClip) {
+    LstmCase c = peepholeProjectionCase();
+    c.cell_clip = 0.3f;
+    c.proj_clip = 0.05f;
+    auto m = load(lstmSpec(c));
+    ASSERT_TRUE(m) << m.error().message;
+    std::vector<TensorValue> in{floats({1, 2, 2}, {1.0f, -2.0f, 0.5f, 0.25f})};
+    auto r = run(*m, SubgraphId{0}, in, {});
+    ASSERT_TRUE(r && r->complete());
+    // lstm_oracle.py "clipped step1/step2": c = -0.415 clips to -0.3 in step 1, 0.363 to 0.3
+    // in step 2; the projection clips to -0.05 both times.
+    expectNear(r->values[1], {-0.05, -0.05}, "output");
+    expectNear(r->values[3], {-0.26911289027688556, 0.3}, "cell_state");
+}
+
+TEST(Lstm, CifgLayerNormTimeMajor) {
+    LstmCase c = baseCase();
+    c.constants.erase(1);
+    c.constants.erase(5);
+    c.constants.erase(12);
+    c.constants[21] = {1.0f, 0.5f};
+    c.constants[22] = {0.8f, 1.2f};
+    c.constants[23] = {1.5f, -0.5f};
+    c.time_major = true;
+    c.max_time = 2;
+    c.n_batch = 2;
+    auto m = load(lstmSpec(c));
+    ASSERT_TRUE(m) << m.error().message;
+    // [time, batch, input]: t0 = {x1, (-1, 0.5)}, t1 = {x2, (0, 3)}.
+    std::vector<TensorValue> in{
+        floats({2, 2, 2}, {1.0f, -2.0f, -1.0f, 0.5f, 0.5f, 0.25f, 0.0f, 3.0f})};
+    auto r = run(*m, SubgraphId{0}, in, {});
+    ASSERT_TRUE(r && r->complete()) << (r ? r->warnings.front() : r.error().message);
+    // lstm_oracle.py "cifg+layernorm batch 0/1", laid out [t][b][unit].
+    expectNear(r->values[1],
+               {-0.06336468246883556, 0.2869327653325886, 0.05381009083207878, -0.09093675477219669,
+                -0.11855037828264894, 0.4008946796207617, 0.07736640201869895, -0.1532436182769982},
+               "output");
+    expectNear(r->values[3],
+               {-0.14887476460171878, 0.6640136844994663, 0.4980275682751787, -0.3545627179054178},
+               "cell_state");
+}
+
+// The run stops at the LSTM with a warning containing `what`.
+void expectRejected(const LstmCase& c, const std::string& what) {
+    auto m = load(lstmSpec(c));
+    ASSERT_TRUE(m) << m.error().message;
+    std::vector<TensorValue> in{
+        floats({c.n_batch, c.max_time, c.n_input},
+               std::vector<float>(static_cast<size_t>(c.n_batch * c.max_time * c.n_input)))};
+    if (!c.state_variable) {
+        in.emplace_back(model::DType::Float32, std::vector<int32_t>{c.n_batch, c.n_output});
+        in.emplace_back(model::DType::Float32, std::vector<int32_t>{c.n_batch, c.n_cell});
+    }
+    auto r = run(*m, SubgraphId{0}, in, {});
+    ASSERT_TRUE(r) << r.error().message;
+    ASSERT_TRUE(r->stopped_at);
+    EXPECT_NE(r->warnings.front().find(what), std::string::npos) << r->warnings.front();
+}
+
+TEST(Lstm, RejectsInvalidModels) {
+    LstmCase c = baseCase();
+    c.state_variable = false;
+    expectRejected(c, "must be variable tensors");
+
+    c = baseCase();
+    c.constants.erase(1);
+    c.constants.erase(5);  // CIFG, but the input gate bias is still there
+    expectRejected(c, "takes no input gate bias");
+
+    c = baseCase();
+    c.constants[10] = {0.25f, 0.75f};  // only one peephole vector
+    expectRejected(c, "peephole weights must be all or none");
+
+    c = baseCase();
+    c.constants[4] = {0.3f, 0.1f, -0.5f, 0.2f, 0.0f, 0.0f};
+    c.shapes[4] = {2, 3};  // n_input is 2
+    expectRejected(c, "input 4 (w4) is [2,3], expected [2,2]");
+
+    // Hybrid (int8 weights) and integer LSTMs are not implemented: a clear stop, not garbage.
+    c = baseCase();
+    c.weight_type = fb::TensorType::INT8;
+    expectRejected(c, "only the float32 LSTM is supported");
+}
+
+}  // namespace
