@@ -11,6 +11,7 @@
 
 #include "model/str_format.h"
 
+#include "engine/kernels/add.h"
 #include "engine/kernels/common.h"
 #include "engine/kernels/requant_row.h"
 
@@ -44,9 +45,8 @@ struct AddParams {
 // TFLite's three-multiplier form on a few elements (mobilenet_v2_quantized op 14: 2/75264).
 // The delegate only takes the ADD when each input-to-output scale ratio is in [2^-10, 2^8)
 // (CheckTensorsInputOutputScale); otherwise TFLite's builtin ADD runs (double rounding).
-struct XnnpackAddParams {
-    int32_t a_multiplier = 0, b_multiplier = 0, bias = 0, shift = 0, output_zero_point = 0;
-};
+// (XnnpackAddParams is declared in add.h, for the element trace.)
+}  // namespace
 
 // nullopt when the delegate would not take the op.
 std::optional<XnnpackAddParams> xnnpackAddParams(float scale_a, int32_t zp_a, float scale_b,
@@ -71,6 +71,8 @@ std::optional<XnnpackAddParams> xnnpackAddParams(float scale_a, int32_t zp_a, fl
     x.output_zero_point = zp_out;
     return x;
 }
+
+namespace {
 
 // Element index maps of a broadcast: for each output element, the flat index into each input.
 struct Broadcast {
