@@ -421,6 +421,72 @@ TEST(TraceCrafted, Int16SubMatchesTheEngine) {
     }
 }
 
+// MEAN over other axes (the float QuantizedMeanOrSum path in every profile but xnnpack),
+// keep_dims, int16 MEAN over H,W; AVERAGE_POOL_2D int16 with SAME padding; DEPTHWISE_CONV_2D
+// with depth multiplier 2, stride 2 and dilation; grouped CONV_2D. Every element, every profile.
+TEST(TraceCrafted, MoreGeometriesMatchTheEngine) {
+    Builder b;
+    std::mt19937 rng(11);
+    auto rnd8 = [&](size_t n) {
+        std::vector<int8_t> v(n);
+        for (auto& x : v)
+            x = static_cast<int8_t>(std::uniform_int_distribution<int>(-128, 127)(rng));
+        return v;
+    };
+    const int x = b.tensor("x", DType::Int8, {1, 5, 6, 4}, {0.04f}, {-5});
+    const int axis_c = b.constant<int32_t>("axis_c", DType::Int32, {1}, {}, {}, {3});
+    const int axis_hw = b.constant<int32_t>("axis_hw", DType::Int32, {2}, {}, {}, {1, 2});
+    const int mean_c = b.tensor("mean_c", DType::Int8, {1, 5, 6}, {0.03f}, {2});
+    const int mean_hw = b.tensor("mean_hw", DType::Int8, {1, 1, 1, 4}, {0.02f}, {-1});
+    b.op(BuiltinOp::MEAN, {x, axis_c}, mean_c, model::ReducerOptions{false});
+    b.op(BuiltinOp::MEAN, {x, axis_hw}, mean_hw, model::ReducerOptions{true});
+    // Depthwise, depth multiplier 2, stride 2, dilation 2, SAME padding, per-channel scales.
+    const auto wv = rnd8(3 * 3 * 8);
+    const int dw_w =
+        b.constant<int8_t>("dw_w", DType::Int8, {1, 3, 3, 8},
+                           {0.01f, 0.02f, 0.015f, 0.03f, 0.011f, 0.021f, 0.017f, 0.025f},
+                           {0, 0, 0, 0, 0, 0, 0, 0}, wv);
+    const int dw_b = b.constant<int32_t>("dw_b", DType::Int32, {8}, {}, {},
+                                         {100, -200, 300, -400, 5, -6, 70, -80});
+    const int dw = b.tensor("dw", DType::Int8, {1, 3, 3, 8}, {0.05f}, {3});
+    model::DepthwiseConv2DOptions dwo;
+    dwo.padding = model::Padding::Same;
+    dwo.stride_w = dwo.stride_h = 2;
+    dwo.dilation_w_factor = dwo.dilation_h_factor = 2;
+    dwo.depth_multiplier = 2;
+    dwo.fused_activation_function = model::Activation::Relu6;
+    b.op(BuiltinOp::DEPTHWISE_CONV_2D, {x, dw_w, dw_b}, dw, dwo);
+    // Grouped conv: 4 input channels in 2 groups of 2, 6 filters, VALID.
+    const auto cv = rnd8(6 * 2 * 2 * 2);
+    const int cw = b.constant<int8_t>("cw", DType::Int8, {6, 2, 2, 2}, {0.02f}, {0}, cv);
+    const int conv = b.tensor("conv", DType::Int8, {1, 4, 5, 6}, {0.06f}, {-4});
+    model::Conv2DOptions co;
+    co.padding = model::Padding::Valid;
+    b.op(BuiltinOp::CONV_2D, {x, cw}, conv, co);
+    // int16 branch: average pool (SAME) and MEAN over H,W.
+    const int y = b.tensor("y", DType::Int16, {1, 5, 5, 3}, {0.001f}, {0});
+    const int pool = b.tensor("pool", DType::Int16, {1, 3, 3, 3}, {0.001f}, {0});
+    model::Pool2DOptions po;
+    po.padding = model::Padding::Same;
+    po.stride_w = po.stride_h = 2;
+    po.filter_width = po.filter_height = 3;
+    b.op(BuiltinOp::AVERAGE_POOL_2D, {y}, pool, po);
+    const int mean16 = b.tensor("mean16", DType::Int16, {1, 3}, {0.0007f}, {0});
+    b.op(BuiltinOp::MEAN, {y, axis_hw}, mean16, model::ReducerOptions{false});
+    b.io({x, y}, {mean_c, mean_hw, dw, conv, pool, mean16});
+    std::vector<int16_t> yv(75);
+    for (auto& v : yv)
+        v = static_cast<int16_t>(std::uniform_int_distribution<int>(-30000, 30000)(rng));
+    const std::vector<TensorValue> inputs = {filled<int8_t>(DType::Int8, {1, 5, 6, 4}, rnd8(120)),
+                                             filled<int16_t>(DType::Int16, {1, 5, 5, 3}, yv)};
+    CheckStats stats;
+    checkModel(b.m, inputs, 1000, 1, stats);
+    EXPECT_EQ(stats.traced[BuiltinOp::MEAN], 30 + 4 + 3);
+    EXPECT_EQ(stats.traced[BuiltinOp::DEPTHWISE_CONV_2D], 72);
+    EXPECT_EQ(stats.traced[BuiltinOp::CONV_2D], 120);
+    EXPECT_EQ(stats.traced[BuiltinOp::AVERAGE_POOL_2D], 27);
+}
+
 // ---- errors ---------------------------------------------------------------------------------
 
 TEST(TraceErrors, BadCoordinatesAndUnsupportedTensorsAreNamed) {
