@@ -487,6 +487,44 @@ TEST(TraceCrafted, MoreGeometriesMatchTheEngine) {
     EXPECT_EQ(stats.traced[BuiltinOp::AVERAGE_POOL_2D], 27);
 }
 
+// int16x8 FULLY_CONNECTED and DEPTHWISE_CONV_2D (int64 accumulators and bias, the 16-bit
+// reduced multiplier of MultiplyByQuantizedMultiplier(int64)).
+TEST(TraceCrafted, Int16x8MatchesTheEngine) {
+    Builder b;
+    std::mt19937 rng(5);
+    auto rnd = [&](size_t n, int lo, int hi) {
+        std::vector<int> v(n);
+        for (auto& x : v) x = std::uniform_int_distribution<int>(lo, hi)(rng);
+        return v;
+    };
+    auto as8 = [](const std::vector<int>& v) { return std::vector<int8_t>(v.begin(), v.end()); };
+    auto as16 = [](const std::vector<int>& v) { return std::vector<int16_t>(v.begin(), v.end()); };
+    const int x = b.tensor("x", DType::Int16, {1, 4, 4, 3}, {0.0005f}, {0});
+    const int fw =
+        b.constant<int8_t>("fw", DType::Int8, {5, 48}, {0.01f, 0.02f, 0.03f, 0.015f, 0.025f},
+                           {0, 0, 0, 0, 0}, as8(rnd(5 * 48, -127, 127)));
+    const int fb =
+        b.constant<int64_t>("fb", DType::Int64, {5}, {}, {}, {1000, -2000, 30000, -4, 5});
+    const int fc = b.tensor("fc", DType::Int16, {1, 5}, {0.004f}, {0});
+    model::FullyConnectedOptions fo;
+    fo.fused_activation_function = model::Activation::Relu;
+    b.op(BuiltinOp::FULLY_CONNECTED, {x, fw, fb}, fc, fo);
+    const int dw_w = b.constant<int8_t>("dw_w", DType::Int8, {1, 3, 3, 3}, {0.01f, 0.03f, 0.02f},
+                                        {0, 0, 0}, as8(rnd(27, -127, 127)));
+    const int dw_b = b.constant<int64_t>("dw_b", DType::Int64, {3}, {}, {}, {-7000, 0, 123456});
+    const int dw = b.tensor("dw", DType::Int16, {1, 4, 4, 3}, {0.0009f}, {0});
+    model::DepthwiseConv2DOptions dwo;
+    dwo.padding = model::Padding::Same;
+    b.op(BuiltinOp::DEPTHWISE_CONV_2D, {x, dw_w, dw_b}, dw, dwo);
+    b.io({x}, {fc, dw});
+    const std::vector<TensorValue> inputs = {
+        filled<int16_t>(DType::Int16, {1, 4, 4, 3}, as16(rnd(48, -32768, 32767)))};
+    CheckStats stats;
+    checkModel(b.m, inputs, 1000, 1, stats);
+    EXPECT_EQ(stats.traced[BuiltinOp::FULLY_CONNECTED], 5);
+    EXPECT_EQ(stats.traced[BuiltinOp::DEPTHWISE_CONV_2D], 48);
+}
+
 // ---- errors ---------------------------------------------------------------------------------
 
 TEST(TraceErrors, BadCoordinatesAndUnsupportedTensorsAreNamed) {
