@@ -61,7 +61,11 @@ std::string formatTrace(const ElementTrace& t, size_t max_terms) {
         for (size_t k = 0; k < r.size(); ++k) w[k] = std::max(w[k], r[k].size());
     for (const auto& r : rows) {
         out += "  ";
-        for (size_t k = 0; k < r.size(); ++k) out += pad(r[k], w[k], k != 1 && k != 4) + "  ";
+        // Coordinates left-aligned, numbers right-aligned.
+        for (size_t k = 0; k < r.size(); ++k) {
+            const bool coord = weights ? (k == 1 || k == 4) : k == 2;
+            out += pad(r[k], w[k], !coord) + "  ";
+        }
         while (!out.empty() && out.back() == ' ') out.pop_back();
         out += "\n";
     }
@@ -110,7 +114,7 @@ std::string formatTrace(const ElementTrace& t, size_t max_terms) {
         out.back() = '\n';
         out += t.outputs_differ ? "the final outputs differ\n"
                                 : "the final outputs agree (the difference was absorbed later)\n";
-    } else {
+    } else if (t.profiles.size() > 1) {
         out += "all profiles agree at every step\n";
     }
     for (const auto& n : t.notes) out += "note: " + n + "\n";
