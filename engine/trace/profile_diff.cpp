@@ -29,11 +29,21 @@ void diffTyped(const TensorValue& a, const TensorValue& b, TensorDiff& d) {
         d.delta[i] = static_cast<float>(delta);
         d.indices.push_back(static_cast<int64_t>(i));
         d.max_abs = std::max(d.max_abs, std::fabs(delta));
+        ++d.histogram[diffBucket(std::fabs(delta))];
     }
     d.differing = static_cast<int64_t>(d.indices.size());
 }
 
 }  // namespace
+
+size_t diffBucket(double abs_delta) {
+    if (abs_delta <= 1.0) return 0;
+    if (abs_delta <= 2.0) return 1;
+    if (abs_delta <= 4.0) return 2;
+    if (abs_delta <= 8.0) return 3;
+    if (abs_delta <= 16.0) return 4;
+    return 5;
+}
 
 Result<TensorDiff> diffTensor(const TensorValue& a, const TensorValue& b) {
     if (!a.valid() || !b.valid()) return fail("a tensor value is missing");
@@ -103,6 +113,7 @@ RunDiff compareRuns(const model::Model& model, SubgraphId subgraph, const RunRes
                     l.elements = d->elements;
                     l.differing = d->differing;
                     l.max_abs = d->max_abs;
+                    l.histogram = d->histogram;
                     out.total_compared += l.elements;
                     out.total_differing += l.differing;
                     if (l.differing > 0 && !out.first_differing)

@@ -8,6 +8,7 @@
 //   d.layers[k].differing ...; auto map = diffTensor(a->values[t], b->values[t]);
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -22,6 +23,12 @@
 
 namespace qs::engine::trace {
 
+// Buckets of |b - a| for the "how does a one-step difference grow" view: counts of
+// differing elements with |delta| = 1, 2, 3-4, 5-8, 9-16, > 16 (integer steps; floats use the
+// same edges on the value difference, so nearly all land in bucket 0).
+inline constexpr size_t kDiffBuckets = 6;
+size_t diffBucket(double abs_delta);
+
 // Element-wise difference of two values of one tensor (same dtype and shape).
 struct TensorDiff {
     std::vector<int32_t> shape;
@@ -33,6 +40,7 @@ struct TensorDiff {
     std::vector<float> delta;
     // Flat indices of the differing elements, ascending.
     std::vector<int64_t> indices;
+    std::array<int64_t, kDiffBuckets> histogram{};
 };
 
 // Errors when dtype or shape differ, or a value is missing.
@@ -48,6 +56,7 @@ struct LayerDiff {
     int64_t elements = 0;
     int64_t differing = 0;
     double max_abs = 0.0;
+    std::array<int64_t, kDiffBuckets> histogram{};
     bool compared = false;  // false when either run lacks the tensor (stopped, not kept)
 };
 
