@@ -271,12 +271,13 @@ Result<void> traceConvLike(OpCtx& c, ElementTrace& t) {
     const int32_t out_zp = static_cast<int32_t>(oq.zeroPoint());
     const float in_scale = iq.scale();
     const float out_scale = oq.scale();
-    // kernels: input_offset is ignored for int16 (zero point 0); weights_offset is the
-    // negated filter zero point for uint8 conv/depthwise and for every FULLY_CONNECTED.
-    const int32_t input_offset = type == DType::Int16 ? 0 : -in_zp;
-    const int32_t weights_offset = (fc || type == DType::UInt8) && type != DType::Int16
-                                       ? -static_cast<int32_t>(fq.zeroPoint())
-                                       : 0;
+    // As the kernels: int16x8 CONV_2D / DEPTHWISE_CONV_2D multiply the stored values (zero
+    // points 0); FULLY_CONNECTED always subtracts both zero points; 8-bit conv/depthwise
+    // subtract the filter zero point only for uint8 (int8 filters are symmetric).
+    const bool raw16 = type == DType::Int16 && !fc;
+    const int32_t input_offset = raw16 ? 0 : -in_zp;
+    const int32_t weights_offset =
+        !raw16 && (fc || type == DType::UInt8) ? -static_cast<int32_t>(fq.zeroPoint()) : 0;
     model::Activation act = model::Activation::None;
     int32_t channel = 0;
     auto addTerm = [&](int64_t in_flat, std::vector<int32_t> wcoord, int64_t w_flat,
