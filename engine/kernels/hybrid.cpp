@@ -59,13 +59,22 @@ AsymmetricQuantized asymmetricQuantizeFloats(std::span<const float> values, int8
         zp = static_cast<int32_t>(kQmax);
     else
         zp = static_cast<int32_t>(std::round(zp_double));
-    // The scale is stored as float, its inverse is taken from the double (as upstream).
-    const auto scale_inv = static_cast<float>(1.0 / scale);
+    // portable_tensor_utils.cc stores the scale as float first and inverts that float
+    // (1.0f / scaling_factor), and adds the zero point before rounding:
+    // TfLiteRound(offset + x * inv) in float. Both are visible on ties: with zero point
+    // -128, x * inv = 97.5 gives round(-30.5) = -31, not round(97.5) - 128 = -30; and
+    // float(1 / scale) can sit one ulp away from 1.0f / float(scale), moving a product
+    // across .5 (mobilenet_v2_035_96_embedder_dynamic_range ops 36, 39, 50 under
+    // tflite_builtin).
+    const auto scale_f = static_cast<float>(scale);
+    const float scale_inv = 1.0f / scale_f;
+    const auto offset = static_cast<float>(zp);
     for (size_t i = 0; i < values.size(); ++i) {
-        const int32_t q = static_cast<int32_t>(std::round(scale_inv * values[i])) + zp;
+        const float scaled = values[i] * scale_inv;
+        const auto q = static_cast<int32_t>(std::round(offset + scaled));
         quantized[i] = static_cast<int8_t>(std::clamp(q, -128, 127));
     }
-    return {static_cast<float>(scale), zp};
+    return {scale_f, zp};
 }
 
 AsymmetricQuantized xnnpackQuantizeFloats(std::span<const float> values, int8_t* quantized) {

@@ -28,7 +28,8 @@ float symmetricQuantizeFloats(std::span<const float> values, int8_t* quantized);
 
 // portable_tensor_utils.cc PortableAsymmetricQuantizeFloats: the range [min(0, lo), max(0,
 // hi)] mapped onto [-128, 127] in double, the zero point nudged to the side with the smaller
-// error and rounded; q = clamp(zp + round(x / scale), -128, 127).
+// error and rounded; q = clamp(round(zp + x * (1.0f / float(scale))), -128, 127) in float,
+// rounding half away from zero (the zero point is added before rounding).
 struct AsymmetricQuantized {
     float scale = 1.0f;
     int32_t zero_point = 0;

@@ -337,6 +337,34 @@ TEST(Hybrid, AsymmetricAndXnnpackQuantize) {
     EXPECT_EQ(q[0], 127);
 }
 
+// portable_tensor_utils.cc PortableAsymmetricQuantizeFloats rounds zp + x * (1.0f / scale)
+// as one float, half away from zero (found on mobilenet_v2_035_96_embedder ops 36/39/50).
+TEST(Hybrid, AsymmetricQuantizeAddsZeroPointBeforeRounding) {
+    // [0, 255]: scale 1, zero point -128. 2.5 -> round(-125.5) = -126, where
+    // round(2.5) - 128 would give -125.
+    const float x[] = {255.0f, 2.5f, 3.5f};
+    int8_t q[3] = {};
+    auto a = asymmetricQuantizeFloats(x, q);
+    EXPECT_EQ(a.scale, 1.0f);
+    EXPECT_EQ(a.zero_point, -128);
+    EXPECT_EQ(q[0], 127);
+    EXPECT_EQ(q[1], -126);
+    EXPECT_EQ(q[2], -125);  // round(-124.5) = -125 (round(3.5) - 128 = -124)
+}
+
+TEST(Hybrid, AsymmetricQuantizeInvertsTheFloatScale) {
+    // [0, 0.25]: scale 0.25/255 in double, stored as float; 1.0f / that float is
+    // 1019.99994f, while float(255 / 0.25) would be 1020. 0.175f * 1019.99994f = 178.49998f
+    // -> round(50.49998) = 50; with 1020 it would be 178.5 -> 51.
+    const float x[] = {0.25f, 0.175f};
+    int8_t q[2] = {};
+    auto a = asymmetricQuantizeFloats(x, q);
+    EXPECT_EQ(a.scale, static_cast<float>(0.25 / 255.0));
+    EXPECT_EQ(a.zero_point, -128);
+    EXPECT_EQ(q[0], 127);
+    EXPECT_EQ(q[1], 50);
+}
+
 // FULLY_CONNECTED with float input and int8 weights goes to the hybrid kernel: the input
 // {1, -0.5} is quantized to {127, -64} (scale 1/127), so unit 0 gives
 // 0.25 + (2*127 + 4*(-64)) * (1/127 * 0.5) = 0.25 - 1/127, not the float 0.25.
