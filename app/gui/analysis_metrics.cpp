@@ -37,6 +37,12 @@ Result<MetricTable> AnalysisMetrics::compute(const MetricRequest& request,
         request.mode == ErrorMode::Local ? an::ErrorMode::Local : an::ErrorMode::Accumulated;
     options.profile = request.profile;
     options.progress = progress;
+    // Keep the compared values for the tensor views (one sample in the app).
+    auto values = std::make_shared<TensorValueStore>();
+    options.observe = [&values](int sample, TensorId t, const engine::TensorValue& q,
+                                const engine::TensorValue& r) {
+        if (sample == 0) (*values)[t.value] = TensorPair{q, r};
+    };
     const auto source = [&request](int) -> Result<std::vector<engine::TensorValue>> {
         return request.inputs;
     };
@@ -71,6 +77,7 @@ Result<MetricTable> AnalysisMetrics::compute(const MetricRequest& request,
     table.warnings = result->warnings;
     table.cancelled = result->cancelled;
     table.analysis = std::make_shared<const an::ErrorAnalysis>(std::move(*result));
+    table.values = std::move(values);
     return table;
 }
 

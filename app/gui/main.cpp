@@ -3,7 +3,8 @@
 //              [--select TENSOR] [--screenshot OUT.png] [--verbose]
 // With --screenshot the window is rendered once the run has finished (graph coloured), saved
 // as PNG, and the app exits (0 saved, 2 the model, run or PNG failed). --verbose prints one
-// line per phase with milliseconds since the process started: load, layout, run, first paint.
+// line per phase with milliseconds since the process started: load, layout, run, first paint;
+// and "tensor views <ms> ms" for each update of the tensor views (its own duration).
 // Runs headless with QT_QPA_PLATFORM=offscreen.
 #include <unistd.h>
 #include <QApplication>
@@ -122,7 +123,9 @@ int main(int argc, char** argv) {
                                   QStringLiteral("Error mode: accumulated or local."),
                                   QStringLiteral("M"));
     const QCommandLineOption select(QStringLiteral("select"),
-                                    QStringLiteral("Select the op producing this tensor."),
+                                    QStringLiteral("Select the op producing this tensor and show its "
+                                                   "tensor views; 'worst': the tensor with the worst "
+                                                   "value of the colour metric."),
                                     QStringLiteral("TENSOR"));
     const QCommandLineOption screenshot(
         QStringLiteral("screenshot"),
@@ -173,6 +176,12 @@ int main(int argc, char** argv) {
         QObject::connect(&window, &qs::app::MainWindow::graphLaidOut,
                          [&] { clock.print("layout"); });
     }
+    if (talk) {
+        // Duration of the views' update (data + every plot redrawn), not time since start.
+        QObject::connect(&window, &qs::app::MainWindow::tensorViewsShown, [](int tensor, double ms) {
+            std::printf("tensor views %.1f ms (tensor %d)\n", ms, tensor), std::fflush(stdout);
+        });
+    }
     QObject::connect(&window, &qs::app::MainWindow::runFinished, [&] {
         if (talk) clock.print("run");
         const auto* outcome = window.lastOutcome();
@@ -180,8 +189,15 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "error: %s\n", qPrintable(outcome->error));
             runFailed = true;
         }
-        if (parser.isSet(select) && !window.selectTensorByName(parser.value(select))) {
-            std::fprintf(stderr, "warning: no tensor named %s\n", qPrintable(parser.value(select)));
+        if (parser.isSet(select)) {
+            const QString name = parser.value(select);
+            if (name == QLatin1String("worst")) {
+                if (!window.selectWorstTensor())
+                    std::fprintf(stderr, "warning: no tensor has a value of %s\n",
+                                 qPrintable(window.colourMetric()));
+            } else if (!window.selectTensorByName(name)) {
+                std::fprintf(stderr, "warning: no tensor named %s\n", qPrintable(name));
+            }
         }
         // Paint now: the coloured graph on screen is the "first paint" phase.
         window.graphPanel()->view()->viewport()->repaint();

@@ -7,7 +7,9 @@
 #include <QComboBox>
 #include <QCoreApplication>
 #include <QDir>
+#include <QDockWidget>
 #include <QDragEnterEvent>
+#include <QElapsedTimer>
 #include <QDropEvent>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -29,6 +31,7 @@
 
 #include "app/gui/analysis_metrics.h"
 #include "app/gui/model_document.h"
+#include "app/gui/tensor_view_data.h"
 #include "engine/analysis/report.h"
 #include "model/loader.h"
 #include "widgets/graph/graph_items.h"
@@ -37,6 +40,7 @@
 #include "widgets/inspector/inspector_view.h"
 #include "widgets/layers/layer_table_model.h"
 #include "widgets/layers/layer_table_view.h"
+#include "widgets/plots/tensor_views_panel.h"
 
 // The .qrc is compiled into the static qs_app_gui library; its initializer must be referenced
 // explicitly or the linker drops it. Q_INIT_RESOURCE has to be called outside any namespace.
@@ -91,6 +95,8 @@ MainWindow::MainWindow(QWidget* parent)
       m_graph(new widgets::GraphPanel(this)),
       m_layers(new widgets::LayerTableView(this)),
       m_inspector(new widgets::InspectorView(this)),
+      m_views(new widgets::TensorViewsPanel(this)),
+      m_viewsDock(new QDockWidget(tr("Tensor views"), this)),
       m_progress(new QProgressBar(this)),
       m_cancel(new QPushButton(tr("Cancel"), this)) {
     initResources();
@@ -138,6 +144,13 @@ MainWindow::MainWindow(QWidget* parent)
     m_pages->addWidget(createWelcomePage());
     m_pages->addWidget(modelPage);
     setCentralWidget(m_pages);
+    // Heatmaps, per-channel bars, histograms and scatter of the selected tensor, below the
+    // graph and table (a dock so it can be floated onto a second screen).
+    m_viewsDock->setObjectName(QStringLiteral("tensorViewsDock"));
+    m_viewsDock->setWidget(m_views);
+    m_viewsDock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable |
+                             QDockWidget::DockWidgetClosable);
+    addDockWidget(Qt::BottomDockWidgetArea, m_viewsDock);
 
     m_progress->setMaximumWidth(220);
     m_progress->setTextVisible(true);
@@ -165,7 +178,8 @@ MainWindow::MainWindow(QWidget* parent)
     createToolBar();
     statusBar()->showMessage(tr("Open a .tflite model with Ctrl+O, or drop one on this window"));
 
-    if (!restoreGeometry(settings.value(kGeometryKey).toByteArray())) resize(1400, 880);
+    if (!restoreGeometry(settings.value(kGeometryKey).toByteArray())) resize(1440, 960);
+    resizeDocks({m_viewsDock}, {420}, Qt::Vertical);
     const QList<QVariant> sizes = settings.value(kSplitterKey).toList();
     if (sizes.size() == 2) {
         main->restoreState(sizes[0].toByteArray());
@@ -245,6 +259,12 @@ void MainWindow::createActions() {
     QAction* zoomOut =
         view->addAction(tr("Zoom &Out"), this, [this] { m_graph->view()->zoomBy(0.8); });
     zoomOut->setShortcut(QKeySequence::ZoomOut);
+    view->addSeparator();
+    QAction* views = m_viewsDock->toggleViewAction();
+    views->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_T));
+    view->addAction(views);
+    view->addAction(tr("Select &Worst Tensor"), this, &MainWindow::selectWorstTensor)
+        ->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_W));
 
     QMenu* run = menuBar()->addMenu(tr("&Run"));
     QAction* rerunAction = run->addAction(tr("&Rerun"), this, &MainWindow::rerun);
@@ -563,11 +583,56 @@ void MainWindow::rowSelected(int op, int tensor) {
 }
 
 void MainWindow::showInspector(int op, int tensor) {
+    showTensorViews(op, tensor);
     if (!m_document || (op < 0 && tensor < 0)) {
         m_inspector->clear();
         return;
     }
     m_inspector->setData(m_document->inspect(m_subgraph, op, tensor, m_outcome.get()));
+}
+
+void MainWindow::showTensorViews(int op, int tensor) {
+    if (tensor < 0 && op >= 0 && m_document) {
+        const auto& ops = m_document->model().subgraphs[static_cast<size_t>(m_subgraph)].operators;
+        if (static_cast<size_t>(op) < ops.size() && !ops[static_cast<size_t>(op)].outputs.empty())
+            tensor = ops[static_cast<size_t>(op)].outputs.front().value;
+    }
+    if (tensor == m_viewsTensor && m_outcome.get() == m_viewsOutcome && m_metric == m_viewsMetric)
+        return;
+    m_viewsTensor = tensor;
+    m_viewsOutcome = m_outcome.get();
+    m_viewsMetric = m_metric;
+    if (!m_document || tensor < 0) {
+        m_views->showMessage(tr("Select a tensor in the graph or the layer table"));
+        return;
+    }
+    if (!m_outcome) {
+        m_views->showMessage(tr("Waiting for the run to finish…"));
+        return;
+    }
+    QElapsedTimer timer;
+    timer.start();
+    auto data =
+        tensorPlotData(m_document->model(), m_subgraph, tensor, op, *m_outcome, m_metric);
+    if (!data) {
+        m_views->showMessage(QString::fromStdString(data.error().message));
+        return;
+    }
+    m_views->setData(std::move(*data));
+    m_viewsMs = static_cast<double>(timer.nsecsElapsed()) / 1e6;
+    emit tensorViewsShown(tensor, m_viewsMs);
+}
+
+bool MainWindow::selectWorstTensor() {
+    if (!m_outcome) return false;
+    const int tensor = worstTensor(*m_outcome, m_metric);
+    if (tensor < 0) return false;
+    auto* view = m_graph->view();
+    const int node = view->nodeForTensor(tensor);
+    if (node < 0) return false;
+    view->selectNode(node);
+    if (auto* item = view->nodeItem(node)) view->centerOn(item);
+    return true;
 }
 
 void MainWindow::metricChosen(const QString& name) {

@@ -11,6 +11,7 @@
 class QAction;
 class QActionGroup;
 class QComboBox;
+class QDockWidget;
 class QLabel;
 class QLineEdit;
 class QMenu;
@@ -22,6 +23,7 @@ namespace qs::widgets {
 class GraphPanel;
 class InspectorView;
 class LayerTableView;
+class TensorViewsPanel;
 }  // namespace qs::widgets
 
 namespace qs::app {
@@ -46,6 +48,8 @@ public:
     void setErrorMode(ErrorMode mode);
     // Selects the op producing the tensor named `name` (or the graph input of that name).
     bool selectTensorByName(const QString& name);
+    // Selects the tensor with the worst value of the colour metric in the last run.
+    bool selectWorstTensor();
     bool exportGraph(const QString& path, QString* error);
     // The analysis report of the last run, by file name: *.model-explorer.json (SQNR node
     // data), *.json, *.per-channel.csv, else the per-tensor CSV.
@@ -57,6 +61,10 @@ public:
     widgets::GraphPanel* graphPanel() const { return m_graph; }
     widgets::LayerTableView* layerTable() const { return m_layers; }
     widgets::InspectorView* inspector() const { return m_inspector; }
+    widgets::TensorViewsPanel* tensorViews() const { return m_views; }
+    QDockWidget* tensorViewsDock() const { return m_viewsDock; }
+    // Milliseconds the last tensor views update took (data + redraw of every view).
+    double lastTensorViewsMs() const { return m_viewsMs; }
     engine::RoundingProfile profile() const { return m_profile; }
     ErrorMode errorMode() const { return m_mode; }
     QString colourMetric() const { return m_metric; }
@@ -77,6 +85,8 @@ signals:
     void runFinished();
     // The graph was painted with a finished run's colours.
     void graphPainted();
+    // The tensor views show a tensor (or why they cannot); `ms`: data + redraw time.
+    void tensorViewsShown(int tensor, double ms);
 
 protected:
     void dragEnterEvent(QDragEnterEvent* event) override;
@@ -107,6 +117,7 @@ private:
     QWidget* createWelcomePage();
     void refreshViews(bool relayout);
     void showInspector(int op, int tensor);
+    void showTensorViews(int op, int tensor);
     void showError(const QString& title, const QString& message);
     void updateInputLabel();
 
@@ -131,6 +142,13 @@ private:
     widgets::GraphPanel* m_graph;
     widgets::LayerTableView* m_layers;
     widgets::InspectorView* m_inspector;
+    widgets::TensorViewsPanel* m_views;
+    QDockWidget* m_viewsDock;
+    // What the tensor views show, so an unchanged selection is not redrawn.
+    const RunOutcome* m_viewsOutcome = nullptr;
+    int m_viewsTensor = -1;
+    QString m_viewsMetric;
+    double m_viewsMs = 0.0;
     QComboBox* m_profileBox = nullptr;
     QComboBox* m_modeBox = nullptr;
     QLabel* m_inputLabel = nullptr;

@@ -25,6 +25,13 @@ struct WeightChannels {
     std::vector<double> min, max, absmax;
 };
 
+// The compared values of one tensor (first sample): what the tensor views draw.
+struct TensorPair {
+    engine::TensorValue quant;      // the integer engine's value
+    engine::TensorValue reference;  // the float reference's value (float32)
+};
+using TensorValueStore = std::unordered_map<int, TensorPair>;
+
 struct MetricTable {
     std::vector<widgets::MetricColumn> columns;
     // Tensor index -> one value per column (NaN = not available).
@@ -35,6 +42,8 @@ struct MetricTable {
     bool cancelled = false;
     // The full analysis behind the table, for File › Export Report (null for other sources).
     std::shared_ptr<const engine::analysis::ErrorAnalysis> analysis;
+    // Tensor index -> compared values (null for other sources).
+    std::shared_ptr<const TensorValueStore> values;
     bool empty() const { return byTensor.empty(); }
 };
 

@@ -368,6 +368,7 @@ Result<ErrorAnalysis> analyze(const model::Model& quant, const model::Model* flo
                 return;
             }
             sample_acc[ti] = std::move(*acc);
+            if (options.observe) options.observe(s, qt, qv, reference);
         };
 
         RunOptions ropt;

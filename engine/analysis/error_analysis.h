@@ -43,6 +43,11 @@ struct AnalysisOptions {
     bool plain = false;
     // Called after each sample with (samples done, total); return false to cancel.
     std::function<bool(int done, int total)> progress;
+    // Optional: sees each compared pair as it is compared (quantized tensor id, the quantized
+    // engine's value, the reference value), so a viewer can keep the values it draws.
+    std::function<void(int sample, TensorId tensor, const TensorValue& quant,
+                       const TensorValue& reference)>
+        observe;
 };
 
 // Metrics of one quantized tensor against its reference.

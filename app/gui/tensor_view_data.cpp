@@ -1,0 +1,177 @@
+#include "app/gui/tensor_view_data.h"
+
+#include <cmath>
+
+#include "app/gui/analysis_metrics.h"
+#include "app/gui/run_controller.h"
+#include "engine/analysis/tensor_views.h"
+#include "model/str_format.h"
+
+namespace qs::app {
+
+namespace an = engine::analysis;
+
+namespace {
+
+const an::MetricDef* metricDef(const QString& display) {
+    for (const auto& c : metricColumnDefs())
+        if (display == QString::fromUtf8(c.display)) return an::findMetric(c.key);
+    return an::findMetric("rmse_lsb");
+}
+
+QString axisName(size_t rank, int d) {
+    if (rank == 4) {
+        static const char* kNhwc[] = {"N", "H", "W", "C"};
+        return QString::fromLatin1(kNhwc[d]);
+    }
+    return QStringLiteral("dim %1").arg(d);
+}
+
+widgets::PlotHistogram toPlot(const an::Histogram& h) {
+    widgets::PlotHistogram p;
+    p.lo = h.lo;
+    p.width = h.width;
+    p.total = h.total;
+    p.counts.reserve(static_cast<qsizetype>(h.counts.size()));
+    for (auto c : h.counts) p.counts << static_cast<double>(c);
+    return p;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<widgets::TensorPlotData>> tensorPlotData(const model::Model& model,
+                                                                int subgraph, int tensor, int op,
+                                                                const RunOutcome& outcome,
+                                                                const QString& metric) {
+    const auto& sg = model.subgraphs[static_cast<size_t>(subgraph)];
+    if (tensor < 0 || static_cast<size_t>(tensor) >= sg.tensors.size())
+        return fail("no tensor selected");
+    const model::Tensor& info = sg.tensors[static_cast<size_t>(tensor)];
+    const auto& store = outcome.metrics.values;
+    const auto it = store ? store->find(tensor) : decltype(store->end()){};
+    if (!store || it == store->end())
+        return fail(
+            strFormat("tensor {} '{}' has no compared values (not run, not paired with "
+                      "a float reference, or not a float/quantized tensor)",
+                      tensor, info.name));
+    auto planes = an::tensorPlanes(it->second.quant, info.quantization, it->second.reference);
+    if (!planes) return std::unexpected(planes.error());
+    auto out = std::make_shared<widgets::TensorPlotData>();
+    widgets::TensorPlotData& t = *out;
+    an::TensorPlanes& p = *planes;
+    const auto& shape = it->second.quant.shape();
+    const auto& l = p.layout;
+
+    t.tensorName = QString::fromStdString(info.name);
+    QString desc =
+        QStringLiteral("%1 [%2]").arg(QString::fromLatin1(model::dtypeName(info.dtype).data()),
+                                      QString::fromStdString(engine::shapeString(shape)));
+    if (p.quantized && p.scales.size() == 1)
+        desc += QStringLiteral(", scale %1, zero point %2")
+                    .arg(p.scales[0], 0, 'g', 6)
+                    .arg(p.zero_points[0]);
+    else if (p.quantized)
+        desc += QStringLiteral(", per-channel scales (%1)").arg(p.scales.size());
+    desc += QStringLiteral(", tensor %1").arg(tensor);
+    t.description = desc;
+    t.quantized = p.quantized;
+    t.channels = l.channels, t.rows = l.rows, t.cols = l.cols;
+    const size_t rank = shape.size();
+    if (l.channel_axis >= 0) {
+        t.channelLabel = rank == 4 && l.channel_axis == 3 ? QObject::tr("channel")
+                                                          : axisName(rank, l.channel_axis);
+        QStringList rowAxes;
+        for (int d = 0; d < static_cast<int>(rank); ++d)
+            if (d != l.channel_axis && d != l.col_axis && shape[static_cast<size_t>(d)] > 1)
+                rowAxes << axisName(rank, d);
+        t.rowLabel =
+            rowAxes.isEmpty() ? axisName(rank, l.row_axis) : rowAxes.join(QStringLiteral("×"));
+        t.colLabel = axisName(rank, l.col_axis);
+    } else {
+        t.channelLabel = QObject::tr("map");
+        t.rowLabel = rank >= 2 ? QObject::tr("row") : QString();
+        t.colLabel = QObject::tr("feature");
+    }
+    t.coordinates = [shape, l](int c, int r, int col) {
+        const auto at = an::tensorCoordinates(shape, l, c, r, col);
+        QStringList parts;
+        for (int32_t v : at) parts << QString::number(v);
+        return QStringLiteral("[%1]").arg(parts.join(QStringLiteral(", ")));
+    };
+    // Histograms and density first: they read the planes that are moved out below.
+    const an::GridHistogram g = an::valueHistogram(p);
+    const an::Histogram e = an::errorHistogram(p);
+    const an::Density2D dens = an::referenceVsDequantized(p);
+    for (int k = 0; k < widgets::kMapQuantities; ++k) {
+        const auto ku = static_cast<size_t>(k);
+        t.planes[ku] = std::move(p.planes[ku]);
+        t.range[ku] = {p.range[ku].min, p.range[ku].max};
+        t.channelRange[ku].reserve(p.channel_range[ku].size());
+        for (const auto& r : p.channel_range[ku]) t.channelRange[ku].push_back({r.min, r.max});
+    }
+    t.stored = std::move(p.stored);
+    t.qmin = p.qmin, t.qmax = p.qmax, t.atQmin = p.at_qmin, t.atQmax = p.at_qmax;
+    if (p.quantized)
+        t.representableMin = p.representable_min, t.representableMax = p.representable_max;
+    t.values = toPlot(g.histogram);
+    t.gridAligned = g.grid_aligned;
+    t.gridStep = g.step;
+    if (p.quantized) t.clipLow = g.clip_low, t.clipHigh = g.clip_high;
+    t.clippedLow = g.clipped_low, t.clippedHigh = g.clipped_high;
+    t.error = toPlot(e);
+    t.errorUnit = p.quantized ? QStringLiteral("LSB") : QString();
+    t.densityLo = dens.lo, t.densityHi = dens.hi, t.densityN = dens.n;
+    t.density = dens.counts;
+    t.densityMax = dens.max_count;
+
+    // Per-channel metrics of the analysis (the metric channel axis).
+    const an::MetricDef* def = metricDef(metric);
+    t.metricName = metric.isEmpty() ? QStringLiteral("RMSE/scale") : metric;
+    if (const auto* analysis = outcome.metrics.analysis.get()) {
+        for (const auto& te : analysis->tensors) {
+            if (te.tensor.value != tensor) continue;
+            for (const auto& c : te.channels_averaged) {
+                t.channelMetric << (def ? c.*(def->field) : an::kNaN);
+                t.channelFloatMin << c.float_min;
+                t.channelFloatMax << c.float_max;
+                t.channelReprMin << c.representable_min;
+                t.channelReprMax << c.representable_max;
+            }
+            break;
+        }
+        for (const auto& w : analysis->weights) {
+            if (w.op.value != op || op < 0 || w.role != "weights") continue;
+            t.weightsName =
+                QString::fromStdString(sg.tensors[static_cast<size_t>(w.tensor.value)].name);
+            for (const auto& c : w.channels) {
+                t.weightScale << c.scale;
+                t.weightZeroPoint << static_cast<double>(c.zero_point);
+                t.weightMin << c.min;
+                t.weightMax << c.max;
+            }
+            break;
+        }
+    }
+    return out;
+}
+
+int worstTensor(const RunOutcome& outcome, const QString& metric) {
+    const auto& cols = outcome.metrics.columns;
+    int column = -1;
+    for (size_t i = 0; i < cols.size(); ++i)
+        if (cols[i].name == metric) column = static_cast<int>(i);
+    if (column < 0) return -1;
+    const bool higherBetter = cols[static_cast<size_t>(column)].higherIsBetter;
+    int worst = -1;
+    double worstValue = 0;
+    for (const auto& [tensor, row] : outcome.metrics.byTensor) {
+        const double v = row[static_cast<size_t>(column)];
+        if (std::isnan(v)) continue;
+        const bool better = worst < 0 || (higherBetter ? v < worstValue : v > worstValue) ||
+                            (v == worstValue && tensor < worst);
+        if (better) worst = tensor, worstValue = v;
+    }
+    return worst;
+}
+
+}  // namespace qs::app

@@ -1,0 +1,28 @@
+// The tensor views' data of one tensor after a run: its compared values turned into maps,
+// histograms and density by engine/analysis/tensor_views.h, its per-channel metrics and the
+// producing op's weight parameters, as the widgets' plain value type.
+#pragma once
+
+#include <QString>
+#include <memory>
+
+#include "model/error.h"
+#include "model/model.h"
+#include "widgets/plots/tensor_plot_data.h"
+
+namespace qs::app {
+
+struct RunOutcome;
+
+// `tensor` of subgraph `subgraph` (`op`: its producer, -1 for a graph input); `metric` is the
+// display name of the colour metric (the per-channel bars show it). Fails with a one-line
+// reason when the run has no compared values for it.
+Result<std::shared_ptr<widgets::TensorPlotData>> tensorPlotData(const model::Model& model,
+                                                                int subgraph, int tensor, int op,
+                                                                const RunOutcome& outcome,
+                                                                const QString& metric);
+
+// The compared tensor with the worst value of `metric` (display name), or -1.
+int worstTensor(const RunOutcome& outcome, const QString& metric);
+
+}  // namespace qs::app

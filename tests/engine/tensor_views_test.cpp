@@ -1,0 +1,218 @@
+// engine/analysis/tensor_views: map layout, planes, histograms and density on hand-made
+// tensors whose every number can be checked by hand.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+
+#include "engine/analysis/tensor_views.h"
+
+namespace qs::engine::analysis {
+namespace {
+
+using model::DType;
+
+TensorValue floats(std::vector<int32_t> shape, const std::vector<float>& v) {
+    TensorValue t(DType::Float32, std::move(shape));
+    std::memcpy(t.raw(), v.data(), v.size() * sizeof(float));
+    return t;
+}
+
+TensorValue int8s(std::vector<int32_t> shape, const std::vector<int8_t>& v) {
+    TensorValue t(DType::Int8, std::move(shape));
+    std::memcpy(t.raw(), v.data(), v.size());
+    return t;
+}
+
+model::Quantization perTensor(float s, int64_t zp) {
+    model::Quantization q;
+    q.scales = {s};
+    q.zero_points = {zp};
+    return q;
+}
+
+TEST(TensorViewsTest, LayoutNhwcIsOneMapPerChannelWithBatchStackedAsRows) {
+    const std::vector<int32_t> shape = {2, 3, 4, 5};
+    const MapLayout l = mapLayout(shape, 3);
+    EXPECT_EQ(l.channels, 5);
+    EXPECT_EQ(l.rows, 6);  // N * H
+    EXPECT_EQ(l.cols, 4);  // W
+    EXPECT_EQ(l.col_axis, 2);
+    EXPECT_EQ(l.row_axis, 1);
+    // Row 4 = batch 1, h 1.
+    EXPECT_EQ(tensorCoordinates(shape, l, 2, 4, 3), (std::vector<int32_t>{1, 1, 3, 2}));
+}
+
+TEST(TensorViewsTest, LayoutOf2dIsRowsByFeaturesAnd1dIsOneRow) {
+    const std::vector<int32_t> fc = {7, 10};
+    const MapLayout l = mapLayout(fc, 1);
+    EXPECT_EQ(l.channels, 1);
+    EXPECT_EQ(l.rows, 7);
+    EXPECT_EQ(l.cols, 10);
+    const std::vector<int32_t> v = {9};
+    const MapLayout l1 = mapLayout(v, 0);
+    EXPECT_EQ(l1.rows, 1);
+    EXPECT_EQ(l1.cols, 9);
+}
+
+TEST(TensorViewsTest, PlanesAreChannelMajorWithErrorsInFloatAndLsbAndSaturation) {
+    // [1, 1, 2, 2] NHWC: two channels of a 1 x 2 map. Scale 0.5, zp -1.
+    const auto q = perTensor(0.5f, -1);
+    const auto quant = int8s({1, 1, 2, 2}, {-128, 3, 127, -1});
+    // dequantized: (-128+1)*.5 = -63.5, 2, 64, 0
+    const auto ref = floats({1, 1, 2, 2}, {-70.f, 2.25f, 64.f, 0.1f});
+    auto p = tensorPlanes(quant, q, ref);
+    ASSERT_TRUE(p) << p.error().message;
+    EXPECT_TRUE(p->quantized);
+    EXPECT_EQ(p->layout.channels, 2);
+    EXPECT_EQ(p->layout.rows, 1);
+    EXPECT_EQ(p->layout.cols, 2);
+    // Channel 0 holds tensor elements 0 and 2; channel 1 elements 1 and 3.
+    const auto r = p->plane(Quantity::Reference);
+    EXPECT_EQ(std::vector<float>(r.begin(), r.end()), (std::vector<float>{-70, 64, 2.25f, 0.1f}));
+    const auto d = p->plane(Quantity::Dequantized);
+    EXPECT_EQ(std::vector<float>(d.begin(), d.end()), (std::vector<float>{-63.5f, 64, 2, 0}));
+    EXPECT_FLOAT_EQ(p->plane(Quantity::Error)[0], 6.5f);
+    EXPECT_FLOAT_EQ(p->plane(Quantity::ErrorLsb)[0], 13.f);
+    EXPECT_FLOAT_EQ(p->plane(Quantity::ErrorLsb)[2], -0.5f);
+    EXPECT_FLOAT_EQ(p->plane(Quantity::AbsError)[3], 0.1f);
+    EXPECT_EQ(p->plane(Quantity::Saturation)[0], -1.f);
+    EXPECT_EQ(p->plane(Quantity::Saturation)[1], 1.f);
+    EXPECT_EQ(p->at_qmin, 1);
+    EXPECT_EQ(p->at_qmax, 1);
+    EXPECT_EQ(p->stored[1], 127);
+    EXPECT_FLOAT_EQ(p->range[0].min, -70.f);
+    EXPECT_FLOAT_EQ(p->range[0].max, 64.f);
+    EXPECT_FLOAT_EQ(p->channel_range[0][1].min, 0.1f);
+    EXPECT_FLOAT_EQ(p->channel_range[0][1].max, 2.25f);
+    EXPECT_DOUBLE_EQ(p->representable_min, -63.5);
+    EXPECT_DOUBLE_EQ(p->representable_max, 64.0);
+    EXPECT_EQ(p->index(1, 0, 1), 3);
+}
+
+TEST(TensorViewsTest, PerChannelScaleGivesEachChannelItsOwnLsb) {
+    model::Quantization q;
+    q.scales = {1.f, 0.25f};
+    q.zero_points = {0, 0};
+    q.quantized_dimension = 3;
+    const auto quant = int8s({1, 1, 1, 2}, {4, 4});
+    const auto ref = floats({1, 1, 1, 2}, {3.f, 0.5f});
+    auto p = tensorPlanes(quant, q, ref);
+    ASSERT_TRUE(p) << p.error().message;
+    EXPECT_FLOAT_EQ(p->plane(Quantity::ErrorLsb)[0], 1.f);  // (4 - 3) / 1
+    EXPECT_FLOAT_EQ(p->plane(Quantity::ErrorLsb)[1], 2.f);  // (1 - 0.5) / 0.25
+}
+
+TEST(TensorViewsTest, SizeMismatchAndNonFloatReferenceFail) {
+    const auto q = perTensor(1.f, 0);
+    EXPECT_FALSE(tensorPlanes(int8s({2}, {0, 0}), q, floats({3}, {0, 0, 0})));
+    EXPECT_FALSE(tensorPlanes(int8s({2}, {0, 0}), q, int8s({2}, {0, 0})));
+}
+
+TEST(TensorViewsTest, GridHistogramHasOneBinPerLevelAndCountsClippedValues) {
+    // Scale 1, zp 0: levels -128..127. Values: two clipped below, one above, four inside.
+    const auto q = perTensor(1.f, 0);
+    const auto quant = int8s({7}, {-128, -128, 127, 0, 1, 1, 5});
+    const auto ref = floats({7}, {-140.f, -128.6f, 200.f, 0.2f, 1.f, 0.9f, 5.f});
+    auto p = tensorPlanes(quant, q, ref);
+    ASSERT_TRUE(p);
+    const GridHistogram g = valueHistogram(*p);
+    EXPECT_TRUE(g.grid_aligned);
+    EXPECT_DOUBLE_EQ(g.histogram.width, 1.0);
+    // Levels from round(-140) = -140 to 200: 341 bins, centred on integers.
+    EXPECT_EQ(g.histogram.counts.size(), 341u);
+    EXPECT_DOUBLE_EQ(g.histogram.binCenter(0), -140.0);
+    EXPECT_EQ(g.histogram.total, 7);
+    EXPECT_EQ(std::accumulate(g.histogram.counts.begin(), g.histogram.counts.end(), int64_t{0}), 7);
+    EXPECT_EQ(g.clipped_low, 2);  // -140 and -128.6 are below -128.5
+    EXPECT_EQ(g.clipped_high, 1);
+    EXPECT_EQ(g.histogram.counts[141], 2u);  // level 1: 1.0 and 0.9
+}
+
+TEST(TensorViewsTest, ManyLevelsFallBackToBinsOverTheData) {
+    model::Quantization q = perTensor(1e-3f, 0);
+    TensorValue quant(DType::Int16, {3});
+    const int16_t raw[3] = {-1000, 0, 1000};
+    std::memcpy(quant.raw(), raw, sizeof(raw));
+    auto p = tensorPlanes(quant, q, floats({3}, {-1.f, 0.f, 1.f}));
+    ASSERT_TRUE(p);
+    const GridHistogram g = valueHistogram(*p, 512, 50);
+    EXPECT_FALSE(g.grid_aligned);
+    EXPECT_EQ(g.histogram.counts.size(), 50u);
+    EXPECT_EQ(g.histogram.total, 3);
+    EXPECT_EQ(g.clipped_low + g.clipped_high, 0);
+}
+
+TEST(TensorViewsTest, ErrorHistogramUsesNiceBinsCentredOnMultiples) {
+    const auto q = perTensor(0.5f, 0);
+    // Errors in LSB: -1, 0, +0.5, +1.
+    const auto quant = int8s({4}, {0, 0, 1, 2});
+    const auto ref = floats({4}, {0.5f, 0.f, 0.25f, 0.5f});
+    auto p = tensorPlanes(quant, q, ref);
+    ASSERT_TRUE(p);
+    const Histogram h = errorHistogram(*p, 160);
+    EXPECT_EQ(h.total, 4);
+    EXPECT_LE(h.width, 0.125);
+    // The bin holding 0 is centred on 0.
+    const auto zero = static_cast<size_t>(std::floor(-h.lo / h.width));
+    EXPECT_NEAR(h.binCenter(zero), 0.0, 1e-12);
+    EXPECT_EQ(h.counts[zero], 1);
+}
+
+TEST(TensorViewsTest, DensityPutsExactValuesOnTheDiagonal) {
+    const auto q = perTensor(1.f, 0);
+    const auto quant = int8s({3}, {-10, 0, 10});
+    const auto ref = floats({3}, {-10.f, 0.f, 10.f});
+    auto p = tensorPlanes(quant, q, ref);
+    ASSERT_TRUE(p);
+    const Density2D d = referenceVsDequantized(*p, 10);
+    int64_t sum = 0, diagonal = 0;
+    for (int y = 0; y < d.n; ++y)
+        for (int x = 0; x < d.n; ++x) {
+            const auto c = d.counts[static_cast<size_t>(y * d.n + x)];
+            sum += c;
+            if (x == y) diagonal += c;
+        }
+    EXPECT_EQ(sum, 3);
+    EXPECT_EQ(diagonal, 3);
+}
+
+// Speed of the views' data for a 1 M element tensor (the tensor views must redraw in 50 ms).
+TEST(TensorViewsTest, OneMillionElementsTiming) {
+    const std::vector<int32_t> shape = {1, 128, 128, 64};
+    const int64_t n = 128 * 128 * 64;
+    std::vector<int8_t> qv(static_cast<size_t>(n));
+    std::vector<float> fv(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) {
+        fv[static_cast<size_t>(i)] = static_cast<float>((i * 7919) % 2001 - 1000) * 0.013f;
+        qv[static_cast<size_t>(i)] = static_cast<int8_t>(
+            std::clamp<long>(std::lround(fv[static_cast<size_t>(i)] / 0.1f), -128, 127));
+    }
+    const auto quant = int8s(shape, qv);
+    const auto ref = floats(shape, fv);
+    const auto t0 = std::chrono::steady_clock::now();
+    auto p = tensorPlanes(quant, perTensor(0.1f, 0), ref);
+    ASSERT_TRUE(p);
+    const auto t1 = std::chrono::steady_clock::now();
+    const auto g = valueHistogram(*p);
+    const auto e = errorHistogram(*p);
+    const auto d = referenceVsDequantized(*p);
+    const auto t2 = std::chrono::steady_clock::now();
+    EXPECT_EQ(g.histogram.total, n);
+    EXPECT_EQ(e.total, n);
+    EXPECT_GT(g.clipped_low, 0);
+    const double planes_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
+    const double hist_ms = std::chrono::duration<double, std::milli>(t2 - t1).count();
+    std::printf(
+        "[ timing ] tensor views data, 1M elements: planes %.1f ms, histograms+density "
+        "%.1f ms\n",
+        planes_ms, hist_ms);
+    RecordProperty("planes_ms", std::to_string(planes_ms));
+    RecordProperty("histograms_ms", std::to_string(hist_ms));
+}
+
+}  // namespace
+}  // namespace qs::engine::analysis

@@ -1,0 +1,435 @@
+#include "widgets/plots/heatmap_view.h"
+
+#include <qcustomplot.h>
+#include <QCheckBox>
+#include <QComboBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QSlider>
+#include <QSpinBox>
+#include <QToolTip>
+#include <QVBoxLayout>
+
+#include <cmath>
+
+#include "widgets/plots/plot_export.h"
+#include "widgets/plots/plot_style.h"
+
+namespace qs::widgets {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// Tiles per grid row so the whole grid's aspect comes closest to the plot's.
+int chooseTilesX(int channels, int rows, int cols, int gap, double aspect) {
+    int best = 1;
+    double bestScore = std::numeric_limits<double>::infinity();
+    for (int tx = 1; tx <= channels; ++tx) {
+        const int ty = (channels + tx - 1) / tx;
+        const double w = static_cast<double>(tx) * (cols + gap) - gap;
+        const double h = static_cast<double>(ty) * (rows + gap) - gap;
+        const double score = std::fabs(std::log(w / h) - std::log(aspect));
+        if (score < bestScore) bestScore = score, best = tx;
+    }
+    return best;
+}
+
+// Cell centres 0 .. n-1. QCPColorMap draws a dimension of one cell across its whole range, so
+// that range is the cell itself.
+QCPRange cellRange(int n) {
+    return n > 1 ? QCPRange(0, n - 1) : QCPRange(-0.5, 0.5);
+}
+
+}  // namespace
+
+HeatmapView::HeatmapView(bool saturationMap, QWidget* parent)
+    : QWidget(parent),
+      m_saturation(saturationMap),
+      m_plot(new QCustomPlot(this)),
+      m_gradientBox(new QComboBox(this)),
+      m_tiledBox(new QCheckBox(tr("All channels"), this)),
+      m_perTileBox(new QCheckBox(tr("Range per tile"), this)),
+      m_slider(new QSlider(Qt::Horizontal, this)),
+      m_spin(new QSpinBox(this)),
+      m_channelLabel(new QLabel(tr("Channel"), this)),
+      m_info(new QLabel(this)) {
+    auto* controls = new QHBoxLayout;
+    controls->setContentsMargins(0, 0, 0, 0);
+    if (m_saturation) {
+        m_quantity = MapQuantity::Saturation;
+        m_tiled = true;
+    } else {
+        m_quantityBox = new QComboBox(this);
+        for (int q = 0; q < kMapQuantities - 1; ++q)
+            m_quantityBox->addItem(mapQuantityName(static_cast<MapQuantity>(q), true), q);
+        m_quantityBox->setCurrentIndex(static_cast<int>(m_quantity));
+        m_quantityBox->setToolTip(tr("What the map shows; error = dequantized − float"));
+        connect(m_quantityBox, &QComboBox::currentIndexChanged, this,
+                [this](int i) { setQuantity(static_cast<MapQuantity>(i)); });
+        controls->addWidget(m_quantityBox);
+        m_gradientBox->addItem(tr("Auto colours"), static_cast<int>(Gradient::Auto));
+        m_gradientBox->addItem(tr("Viridis"), static_cast<int>(Gradient::Viridis));
+        m_gradientBox->addItem(tr("Diverging"), static_cast<int>(Gradient::Diverging));
+        m_gradientBox->addItem(tr("Grey"), static_cast<int>(Gradient::Grayscale));
+        m_gradientBox->addItem(tr("Thermal"), static_cast<int>(Gradient::Thermal));
+        m_gradientBox->setToolTip(tr("Colour scale (auto: diverging for signed errors)"));
+        connect(m_gradientBox, &QComboBox::currentIndexChanged, this, [this] { redraw(); });
+        controls->addWidget(m_gradientBox);
+    }
+    m_gradientBox->setVisible(!m_saturation);
+    m_tiledBox->setChecked(m_tiled);
+    m_tiledBox->setToolTip(tr("Show every channel as a tile of one grid"));
+    connect(m_tiledBox, &QCheckBox::toggled, this, &HeatmapView::setTiled);
+    controls->addWidget(m_tiledBox);
+    m_perTileBox->setToolTip(
+        tr("Colour each tile (or the channel) by its own range instead of the tensor's"));
+    m_perTileBox->setVisible(!m_saturation);
+    connect(m_perTileBox, &QCheckBox::toggled, this, &HeatmapView::setPerTileRange);
+    controls->addWidget(m_perTileBox);
+    controls->addSpacing(12);
+    controls->addWidget(m_channelLabel);
+    m_slider->setMinimumWidth(160);
+    m_slider->setRange(0, 0);
+    m_spin->setRange(0, 0);
+    connect(m_slider, &QSlider::valueChanged, this, &HeatmapView::setChannel);
+    connect(m_spin, &QSpinBox::valueChanged, this, &HeatmapView::setChannel);
+    controls->addWidget(m_slider, 1);
+    controls->addWidget(m_spin);
+
+    m_plot->setMinimumSize(200, 150);
+    m_map = new QCPColorMap(m_plot->xAxis, m_plot->yAxis);
+    m_map->setInterpolate(false);
+    m_map->setTightBoundary(false);
+    m_scale = new QCPColorScale(m_plot);
+    m_plot->plotLayout()->addElement(0, 1, m_scale);
+    m_scale->setBarWidth(12);
+    m_map->setColorScale(m_scale);
+    auto* margins = new QCPMarginGroup(m_plot);
+    m_plot->axisRect()->setMarginGroup(QCP::msBottom | QCP::msTop, margins);
+    m_scale->setMarginGroup(QCP::msBottom | QCP::msTop, margins);
+    m_plot->yAxis->setRangeReversed(true);  // row 0 at the top, as images are read
+    m_plot->xAxis->grid()->setVisible(false);
+    m_plot->yAxis->grid()->setVisible(false);
+    stylePlot(m_plot);
+    m_plot->setMouseTracking(true);
+    connect(m_plot, &QCustomPlot::mouseMove, this, &HeatmapView::hover);
+    installPlotMenu(
+        m_plot, [this] { return csv(); },
+        m_saturation ? QStringLiteral("saturation") : QStringLiteral("heatmap"));
+
+    m_info->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_info->setMinimumHeight(m_info->fontMetrics().height() + 4);
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(4, 4, 4, 4);
+    layout->addLayout(controls);
+    layout->addWidget(m_plot, 1);
+    layout->addWidget(m_info);
+    updateControls();
+}
+
+void HeatmapView::setData(std::shared_ptr<const TensorPlotData> data) {
+    m_data = std::move(data);
+    if (m_data && m_channel >= m_data->channels) m_channel = 0;
+    if (m_quantityBox && m_data) {
+        QSignalBlocker block(m_quantityBox);
+        for (int q = 0; q < m_quantityBox->count(); ++q)
+            m_quantityBox->setItemText(
+                q, mapQuantityName(static_cast<MapQuantity>(q), m_data->quantized));
+    }
+    updateControls();
+    redraw();
+}
+
+void HeatmapView::clear() {
+    setData(nullptr);
+}
+
+void HeatmapView::setQuantity(MapQuantity q) {
+    if (m_saturation) return;
+    m_quantity = q;
+    if (m_quantityBox && m_quantityBox->currentIndex() != static_cast<int>(q)) {
+        QSignalBlocker block(m_quantityBox);
+        m_quantityBox->setCurrentIndex(static_cast<int>(q));
+    }
+    redraw();
+}
+
+void HeatmapView::setChannel(int channel) {
+    const int max = m_data ? m_data->channels - 1 : 0;
+    channel = std::clamp(channel, 0, std::max(max, 0));
+    const bool changed = channel != m_channel;
+    m_channel = channel;
+    {
+        QSignalBlocker a(m_slider), b(m_spin);
+        m_slider->setValue(channel);
+        m_spin->setValue(channel);
+    }
+    if (changed && !m_tiled) redraw();
+}
+
+void HeatmapView::setTiled(bool tiled) {
+    if (m_tiledBox->isChecked() != tiled) {
+        QSignalBlocker block(m_tiledBox);
+        m_tiledBox->setChecked(tiled);
+    }
+    if (tiled == m_tiled) return;
+    m_tiled = tiled;
+    updateControls();
+    redraw();
+}
+
+void HeatmapView::setPerTileRange(bool perTile) {
+    if (m_perTileBox->isChecked() != perTile) {
+        QSignalBlocker block(m_perTileBox);
+        m_perTileBox->setChecked(perTile);
+    }
+    m_perTile = perTile;
+    redraw();
+}
+
+void HeatmapView::updateControls() {
+    const int channels = m_data ? m_data->channels : 1;
+    {
+        QSignalBlocker a(m_slider), b(m_spin);
+        m_slider->setRange(0, std::max(channels - 1, 0));
+        m_spin->setRange(0, std::max(channels - 1, 0));
+        m_slider->setValue(m_channel);
+        m_spin->setValue(m_channel);
+    }
+    const bool many = channels > 1;
+    m_tiledBox->setEnabled(many);
+    m_slider->setEnabled(many && !m_tiled);
+    m_spin->setEnabled(many && !m_tiled);
+    m_channelLabel->setEnabled(many && !m_tiled);
+    if (m_data && !m_data->channelLabel.isEmpty())
+        m_channelLabel->setText(tr("%1 (of %2)").arg(m_data->channelLabel).arg(channels));
+}
+
+void HeatmapView::applyGradient(bool signedValues) {
+    if (m_saturation) {
+        m_map->setGradient(saturationGradient());
+        return;
+    }
+    const auto g = static_cast<Gradient>(m_gradientBox->currentData().toInt());
+    m_map->setGradient(makeGradient(g, signedValues));
+}
+
+void HeatmapView::redraw() {
+    auto* d = m_map->data();
+    if (!m_data || m_data->elements() == 0) {
+        d->setSize(1, 1);
+        d->setCell(0, 0, kNaN);
+        m_info->setText(m_data ? tr("Empty tensor") : tr("Select a tensor in the graph or table"));
+        m_plot->replot();
+        return;
+    }
+    const TensorPlotData& t = *m_data;
+    const auto q = static_cast<size_t>(m_quantity);
+    const std::vector<float>& plane = t.planes[q];
+    const bool isSigned = mapQuantitySigned(m_quantity);
+    applyGradient(isSigned);
+    const bool tiled = m_tiled && t.channels > 1;
+    // Signed values on a diverging scale: symmetric around 0 so white means no error.
+    auto shown = [&](PlotRange r) {
+        if (isSigned && !m_saturation) {
+            const double m = std::max(std::fabs(r.min), std::fabs(r.max));
+            return PlotRange{-m, m};
+        }
+        return r;
+    };
+    const int rows = t.rows, cols = t.cols;
+    const qint64 map = static_cast<qint64>(rows) * cols;
+    if (!tiled) {
+        d->setSize(cols, rows);
+        d->setRange(cellRange(cols), cellRange(rows));
+        const float* src = plane.data() + static_cast<qint64>(m_channel) * map;
+        for (int r = 0; r < rows; ++r)
+            for (int c = 0; c < cols; ++c) d->setCell(c, r, src[static_cast<qint64>(r) * cols + c]);
+        PlotRange range =
+            m_perTile ? t.channelRange[q][static_cast<size_t>(m_channel)] : t.range[q];
+        if (m_saturation) range = {-1, 1};
+        range = shown(range);
+        if (!(range.max > range.min)) range.max = range.min + 1e-9;
+        m_map->setDataRange(QCPRange(range.min, range.max));
+        m_scale->axis()->setLabel(mapQuantityName(m_quantity, t.quantized) +
+                                  (m_perTile ? tr(" (this channel's range)") : QString()));
+        m_plot->xAxis->setLabel(t.colLabel);
+        m_plot->yAxis->setLabel(
+            t.channels > 1 ? tr("%1 — %2 %3").arg(t.rowLabel, t.channelLabel).arg(m_channel)
+                           : t.rowLabel);
+        m_plot->xAxis->setTickLabels(true);
+        m_plot->yAxis->setTickLabels(true);
+    } else {
+        const int aspectW = std::max(m_plot->axisRect()->width(), 200);
+        const int aspectH = std::max(m_plot->axisRect()->height(), 100);
+        m_gap = std::max(1, std::min(rows, cols) / 8);
+        m_tilesX =
+            chooseTilesX(t.channels, rows, cols, m_gap, static_cast<double>(aspectW) / aspectH);
+        const int tilesY = (t.channels + m_tilesX - 1) / m_tilesX;
+        const int w = m_tilesX * (cols + m_gap) - m_gap;
+        const int h = tilesY * (rows + m_gap) - m_gap;
+        d->setSize(w, h);
+        d->setRange(cellRange(w), cellRange(h));
+        d->fill(kNaN);
+        for (int ch = 0; ch < t.channels; ++ch) {
+            const int x0 = (ch % m_tilesX) * (cols + m_gap);
+            const int y0 = (ch / m_tilesX) * (rows + m_gap);
+            const float* src = plane.data() + static_cast<qint64>(ch) * map;
+            if (!m_perTile || m_saturation) {
+                for (int r = 0; r < rows; ++r)
+                    for (int c = 0; c < cols; ++c)
+                        d->setCell(x0 + c, y0 + r, src[static_cast<qint64>(r) * cols + c]);
+                continue;
+            }
+            // Per tile: each tile mapped onto the scale by its own range ([-1, 1] signed,
+            // [0, 1] otherwise), so a quiet channel still shows its pattern.
+            const PlotRange cr = shown(t.channelRange[q][static_cast<size_t>(ch)]);
+            const double span = cr.max - cr.min;
+            const double half = std::max(std::fabs(cr.min), std::fabs(cr.max));
+            for (int r = 0; r < rows; ++r)
+                for (int c = 0; c < cols; ++c) {
+                    const double v = src[static_cast<qint64>(r) * cols + c];
+                    const double z = isSigned ? (half > 0 ? v / half : 0.0)
+                                              : (span > 0 ? (v - cr.min) / span : 0.5);
+                    d->setCell(x0 + c, y0 + r, z);
+                }
+        }
+        PlotRange range;
+        if (m_saturation)
+            range = {-1, 1};
+        else if (m_perTile)
+            range = isSigned ? PlotRange{-1, 1} : PlotRange{0, 1};
+        else
+            range = shown(t.range[q]);
+        if (!(range.max > range.min)) range.max = range.min + 1e-9;
+        m_map->setDataRange(QCPRange(range.min, range.max));
+        m_scale->axis()->setLabel(
+            mapQuantityName(m_quantity, t.quantized) +
+            (m_perTile && !m_saturation ? tr(" (per tile: tile min → max)") : QString()));
+        m_plot->xAxis->setLabel(tr("%1 %2 tiles, %3 per row (left to right, top to bottom)")
+                                    .arg(t.channels)
+                                    .arg(t.channelLabel)
+                                    .arg(m_tilesX));
+        m_plot->yAxis->setLabel(QString());
+        m_plot->xAxis->setTickLabels(false);
+        m_plot->yAxis->setTickLabels(false);
+    }
+    if (m_saturation) {
+        m_scale->axis()->setTicker(QSharedPointer<QCPAxisTickerText>::create());
+        auto ticker = qSharedPointerCast<QCPAxisTickerText>(m_scale->axis()->ticker());
+        ticker->addTick(-1, tr("qmin %1").arg(t.qmin));
+        ticker->addTick(0, tr("inside"));
+        ticker->addTick(1, tr("qmax %1").arg(t.qmax));
+        m_scale->axis()->setLabel(QString());
+    }
+    // The whole map, edge cells included.
+    m_plot->xAxis->setRange(-0.5, d->keySize() - 0.5);
+    m_plot->yAxis->setRange(-0.5, d->valueSize() - 0.5);
+    m_info->setText(summary());
+    m_plot->replot();
+}
+
+QString HeatmapView::summary() const {
+    if (!m_data) return {};
+    const TensorPlotData& t = *m_data;
+    if (m_saturation) {
+        if (!t.quantized) return tr("Float tensor: no integer range to saturate");
+        const double n = std::max<double>(static_cast<double>(t.elements()), 1.0);
+        return tr("%1 elements at qmin (%2 %), %3 at qmax (%4 %) — hover for values")
+            .arg(t.atQmin)
+            .arg(num(100.0 * static_cast<double>(t.atQmin) / n))
+            .arg(t.atQmax)
+            .arg(num(100.0 * static_cast<double>(t.atQmax) / n));
+    }
+    const PlotRange r = t.range[static_cast<size_t>(m_quantity)];
+    return tr("%1 over the tensor: [%2, %3] — hover for values")
+        .arg(mapQuantityName(m_quantity, t.quantized), num(r.min), num(r.max));
+}
+
+bool HeatmapView::cellAt(int key, int value, int* channel, int* row, int* col) const {
+    if (!m_data) return false;
+    const TensorPlotData& t = *m_data;
+    if (!(m_tiled && t.channels > 1)) {
+        if (key < 0 || key >= t.cols || value < 0 || value >= t.rows) return false;
+        *channel = m_channel, *row = value, *col = key;
+        return true;
+    }
+    if (key < 0 || value < 0) return false;
+    const int tx = key / (t.cols + m_gap), cx = key % (t.cols + m_gap);
+    const int ty = value / (t.rows + m_gap), cy = value % (t.rows + m_gap);
+    if (tx >= m_tilesX || cx >= t.cols || cy >= t.rows) return false;
+    const int ch = ty * m_tilesX + tx;
+    if (ch >= t.channels) return false;
+    *channel = ch, *row = cy, *col = cx;
+    return true;
+}
+
+QString HeatmapView::describe(int channel, int row, int col) const {
+    if (!m_data) return {};
+    const TensorPlotData& t = *m_data;
+    const qint64 i = t.index(channel, row, col);
+    if (i < 0 || i >= t.elements()) return {};
+    const auto at = [&](MapQuantity q) {
+        return static_cast<double>(t.planes[static_cast<size_t>(q)][static_cast<size_t>(i)]);
+    };
+    QString where = t.coordinates ? t.coordinates(channel, row, col)
+                                  : QStringLiteral("[%1, %2, %3]").arg(channel).arg(row).arg(col);
+    QString text = tr("%1  float %2").arg(where, num(at(MapQuantity::Reference)));
+    if (t.quantized) {
+        text += tr("  int %1  dequantized %2")
+                    .arg(t.stored[static_cast<size_t>(i)])
+                    .arg(num(at(MapQuantity::Dequantized)));
+    } else {
+        text += tr("  engine %1").arg(num(at(MapQuantity::Dequantized)));
+    }
+    text += tr("  error %1").arg(num(at(MapQuantity::Error)));
+    if (t.quantized) text += tr(" (%1 LSB)").arg(num(at(MapQuantity::ErrorLsb)));
+    if (t.quantized && at(MapQuantity::Saturation) != 0)
+        text += at(MapQuantity::Saturation) < 0 ? tr("  at qmin") : tr("  at qmax");
+    return text;
+}
+
+void HeatmapView::hover(QMouseEvent* event) {
+    if (!m_data) return;
+    const double key = m_plot->xAxis->pixelToCoord(event->position().x());
+    const double value = m_plot->yAxis->pixelToCoord(event->position().y());
+    int ch = 0, row = 0, col = 0;
+    if (!cellAt(static_cast<int>(std::lround(key)), static_cast<int>(std::lround(value)), &ch, &row,
+                &col)) {
+        m_info->setText(summary());
+        return;
+    }
+    const QString text = describe(ch, row, col);
+    m_info->setText(text);
+    QToolTip::showText(event->globalPosition().toPoint(), text, m_plot);
+}
+
+QString HeatmapView::csv() const {
+    if (!m_data) return {};
+    const TensorPlotData& t = *m_data;
+    QString out;
+    out += QStringLiteral("channel,row,col,index,float,dequantized,int,error,error_lsb\n");
+    const int c0 = m_tiled ? 0 : m_channel, c1 = m_tiled ? t.channels : m_channel + 1;
+    out.reserve(static_cast<qsizetype>((c1 - c0)) * t.rows * t.cols * 48);
+    for (int ch = c0; ch < c1; ++ch)
+        for (int r = 0; r < t.rows; ++r)
+            for (int c = 0; c < t.cols; ++c) {
+                const auto i = static_cast<size_t>(t.index(ch, r, c));
+                QString where = t.coordinates ? t.coordinates(ch, r, c) : QString();
+                where.replace(QLatin1Char(','), QLatin1Char(' '));
+                out += QStringLiteral("%1,%2,%3,%4,%5,%6,%7,%8,%9\n")
+                           .arg(ch)
+                           .arg(r)
+                           .arg(c)
+                           .arg(where)
+                           .arg(static_cast<double>(t.planes[0][i]), 0, 'g', 9)
+                           .arg(static_cast<double>(t.planes[1][i]), 0, 'g', 9)
+                           .arg(t.quantized ? QString::number(t.stored[i]) : QString())
+                           .arg(static_cast<double>(t.planes[2][i]), 0, 'g', 9)
+                           .arg(t.quantized ? QString::number(t.planes[4][i], 'g', 6) : QString());
+            }
+    return out;
+}
+
+}  // namespace qs::widgets

@@ -1,0 +1,82 @@
+// What the tensor views draw of one tensor: plain values prepared by the app from
+// engine/analysis/tensor_views.h. The views draw these numbers as they are; they compute no
+// statistics of their own.
+#pragma once
+
+#include <QString>
+#include <QVector>
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <vector>
+
+namespace qs::widgets {
+
+struct PlotRange {
+    double min = 0, max = 0;
+};
+
+struct PlotHistogram {
+    double lo = 0, width = 1;  // bin b covers [lo + b width, lo + (b + 1) width)
+    QVector<double> counts;
+    qint64 total = 0;
+    double center(int b) const { return lo + (b + 0.5) * width; }
+};
+
+// The map quantities, in the order of TensorPlotData::planes.
+enum class MapQuantity { Reference, Dequantized, Error, AbsError, ErrorLsb, Saturation };
+inline constexpr int kMapQuantities = 6;
+QString mapQuantityName(MapQuantity q, bool quantized);
+bool mapQuantitySigned(MapQuantity q);
+
+struct TensorPlotData {
+    static constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+    QString tensorName;
+    QString description;  // dtype, shape, quantization, in one line
+    bool quantized = false;
+    // Maps: `channels` maps of rows x cols (a 2-D tensor is one map of rows x features).
+    int channels = 1, rows = 1, cols = 1;
+    QString channelLabel, rowLabel, colLabel;
+    // Index text of an element, e.g. "[0, 3, 7, 12]".
+    std::function<QString(int channel, int row, int col)> coordinates;
+    // Channel-major planes, channels * rows * cols each; ranges over the tensor and per map.
+    std::array<std::vector<float>, kMapQuantities> planes;
+    std::vector<int32_t> stored;  // stored integers (quantized tensors)
+    std::array<PlotRange, kMapQuantities> range;
+    std::array<std::vector<PlotRange>, kMapQuantities> channelRange;
+    qint64 qmin = 0, qmax = 0, atQmin = 0, atQmax = 0;
+    double representableMin = kNaN, representableMax = kNaN;
+
+    // Histograms: reference values against the quantization grid, and the error.
+    PlotHistogram values;
+    bool gridAligned = false;
+    double gridStep = 0;                     // spacing of the grid (the scale), 0 without one
+    double clipLow = kNaN, clipHigh = kNaN;  // values beyond these are clamped
+    qint64 clippedLow = 0, clippedHigh = 0;
+    PlotHistogram error;
+    QString errorUnit;  // "LSB", or empty for a float tensor (float units)
+
+    // Density of (reference, dequantized) on an n x n grid over [lo, hi] on both axes.
+    double densityLo = 0, densityHi = 1;
+    int densityN = 0;
+    std::vector<int32_t> density;  // [y * n + x]
+    int densityMax = 0;
+
+    // Per channel (the metric channel axis): error metric and float vs representable range.
+    QString metricName;
+    QVector<double> channelMetric;
+    QVector<double> channelFloatMin, channelFloatMax, channelReprMin, channelReprMax;
+    // Weights of the producing op, per output channel (empty when it has none).
+    QString weightsName;
+    QVector<double> weightScale, weightZeroPoint, weightMin, weightMax;
+
+    qint64 elements() const { return static_cast<qint64>(planes[0].size()); }
+    const std::vector<float>& plane(MapQuantity q) const { return planes[static_cast<size_t>(q)]; }
+    qint64 index(int channel, int row, int col) const {
+        return (static_cast<qint64>(channel) * rows + row) * cols + col;
+    }
+};
+
+}  // namespace qs::widgets
