@@ -194,6 +194,14 @@ Result<std::unique_ptr<Plan>> PreparedGraph::Impl::preparePlan(
         for (TensorId t : op.outputs) outs.push_back(&plan->infos[static_cast<size_t>(t.value)]);
         PrepareContext ctx(op, op_id, profile, plain, std::move(ins), std::move(outs));
         ctx.setSubgraphHost(this);
+        if (!op.intermediates.empty()) {
+            std::vector<const TensorInfo*> inter;
+            for (TensorId t : op.intermediates)
+                inter.push_back(t.valid() && static_cast<size_t>(t.value) < plan->infos.size()
+                                    ? &plan->infos[static_cast<size_t>(t.value)]
+                                    : nullptr);
+            ctx.setIntermediates(std::move(inter));
+        }
         auto kernel = factory();
         if (auto r = kernel->prepare(ctx); !r) {
             plan->stop = op_id;

@@ -95,6 +95,14 @@ public:
     SubgraphHost* subgraphHost() const { return m_host; }
     void setSubgraphHost(SubgraphHost* host) { m_host = host; }
 
+    // The op's intermediate tensors (model::Operator::intermediates: the integer LSTM's gate
+    // and hidden scales); nullptr past the end or when the executor did not set them.
+    int numIntermediates() const { return static_cast<int>(m_intermediates.size()); }
+    const TensorInfo* intermediate(int i) const {
+        return i < numIntermediates() ? m_intermediates[static_cast<size_t>(i)] : nullptr;
+    }
+    void setIntermediates(std::vector<const TensorInfo*> t) { m_intermediates = std::move(t); }
+
 private:
     const model::Operator& m_op;
     OpId m_op_id;
@@ -103,6 +111,7 @@ private:
     std::vector<const TensorInfo*> m_inputs;
     std::vector<TensorInfo*> m_outputs;
     SubgraphHost* m_host = nullptr;
+    std::vector<const TensorInfo*> m_intermediates;
 };
 
 class EvalContext {

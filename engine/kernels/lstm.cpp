@@ -156,6 +156,199 @@ void lstmFloatReference(const LstmParams& p, const LstmShape& s, const LstmFloat
     }
 }
 
+// ---- integer 8x8_16 LSTM ---------------------------------------------------------------------
+
+namespace {
+
+// gemmlowp fixedpoint.h on int16 raw values. Adds wrap like gemmlowp's int16 Add; products
+// are SaturatingRoundingDoublingHighMul's int16 specialisation (ties away from zero).
+int16_t wrap16(int32_t v) {
+    return static_cast<int16_t>(static_cast<uint16_t>(static_cast<uint32_t>(v)));
+}
+int16_t mul16(int16_t a, int16_t b) {
+    if (a == b && a == std::numeric_limits<int16_t>::min())
+        return std::numeric_limits<int16_t>::max();
+    const int32_t ab = int32_t{a} * int32_t{b};
+    const int32_t nudge = ab >= 0 ? (1 << 14) : (1 - (1 << 14));
+    return static_cast<int16_t>((ab + nudge) / (1 << 15));
+}
+// SaturatingRoundingMultiplyByPOT: a left shift saturates to int16, a right shift rounds as
+// RoundingDivideByPOT (whose int32 formula gives the same bits on a sign-extended int16).
+int16_t mulPot16(int16_t x, int exponent) {
+    if (exponent > 0)
+        return static_cast<int16_t>(
+            std::clamp<int32_t>(int32_t{x} * (1 << exponent), -32768, 32767));
+    if (exponent < 0) return static_cast<int16_t>(rq::roundingDivideByPOT(x, -exponent));
+    return x;
+}
+int16_t halfSum16(int16_t a, int16_t b) {
+    const int32_t sum = int32_t{a} + int32_t{b};
+    return static_cast<int16_t>((sum + (sum >= 0 ? 1 : -1)) / 2);
+}
+
+// The int16 constants are gemmlowp's int32 ones through RescaleConstantInitializer (a
+// rounding shift right by 16): exp(-1/8) 28918, 1/3 10923, 48/17 23130, -32/17 -15420.
+int16_t expOnIntervalNegQuarterTo0(int16_t a) {
+    const int16_t x = wrap16(a + (1 << 12));  // a + 1/8 in Q0.15
+    const int16_t x2 = mul16(x, x);
+    const int16_t x3 = mul16(x2, x);
+    const int16_t x4 = mul16(x2, x2);
+    const int16_t x4_over_4 = mulPot16(x4, -2);
+    const int16_t poly = mulPot16(wrap16(mul16(wrap16(x4_over_4 + x3), 10923) + x2), -1);
+    return wrap16(28918 + mul16(28918, wrap16(x + poly)));
+}
+
+// exp_on_negative_values for a Q(bits).(15 - bits) input <= 0; the result is Q0.15.
+int16_t expOnNegativeValues16(int16_t a, int bits) {
+    const int frac = 15 - bits;
+    const int16_t quarter = static_cast<int16_t>(1 << (frac - 2));
+    const int16_t mask = static_cast<int16_t>(quarter - 1);
+    const int16_t amq = wrap16((a & mask) - quarter);
+    int16_t result = expOnIntervalNegQuarterTo0(mulPot16(amq, bits));
+    const int16_t remainder = wrap16(amq - a);
+    // exp(-2^e) for e = -2 .. 4, int16-rescaled.
+    constexpr int16_t kMultipliers[] = {25520, 19875, 12055, 4435, 600, 11, 0};
+    for (int e = -2; e <= 4; ++e)
+        if (bits > e && (remainder & (1 << (frac + e))))
+            result = mul16(result, kMultipliers[e + 2]);
+    if (bits > 5 && a < -(1 << (frac + 5))) result = 0;  // below -32
+    if (a == 0) result = std::numeric_limits<int16_t>::max();
+    return result;
+}
+
+// one_over_one_plus_x_for_x_in_0_1 (minus_one = false) and
+// one_minus_x_over_one_plus_x_for_x_in_0_1 (true): Newton-Raphson for 2 / (1 + a) in Q2.13.
+int16_t newtonOnePlusX16(int16_t a, bool minus_one) {
+    const int16_t half_denominator = halfSum16(a, std::numeric_limits<int16_t>::max());
+    int16_t x = wrap16(23130 + mul16(half_denominator, -15420));
+    for (int i = 0; i < 3; ++i) {
+        const int16_t one_minus = wrap16((1 << 13) - mul16(half_denominator, x));
+        x = wrap16(x + mulPot16(mul16(x, one_minus), 2));
+    }
+    // ExactMulByPot<-1> then Rescale<0> (a shift by 1), or Rescale<0>(x - 1) (a shift by 2).
+    return minus_one ? mulPot16(wrap16(x - (1 << 13)), 2) : mulPot16(x, 1);
+}
+
+}  // namespace
+
+int16_t gemmlowpLogistic16(int16_t raw, int integer_bits) {
+    if (raw == 0) return 1 << 14;
+    const int16_t neg_abs = raw > 0 ? wrap16(-int32_t{raw}) : raw;
+    const int16_t r = newtonOnePlusX16(expOnNegativeValues16(neg_abs, integer_bits), false);
+    // r = 1 / (1 + exp(-|x|)) is logistic(|x|); a negative input takes One() - r.
+    return raw > 0 ? r : wrap16(std::numeric_limits<int16_t>::max() - r);
+}
+
+int16_t gemmlowpTanh16(int16_t raw, int integer_bits) {
+    if (raw == 0) return 0;
+    const int16_t n = raw < 0 ? raw : wrap16(-int32_t{raw});
+    // ExactMulByPot<1>: the same raw value read with one more integer bit.
+    const int16_t t = newtonOnePlusX16(expOnNegativeValues16(n, integer_bits + 1), true);
+    return raw < 0 ? wrap16(-int32_t{t}) : t;
+}
+
+namespace {
+
+// portable_tensor_utils.cc PortableMatrixBatchVectorMultiplyAccumulate (int16 output, one
+// batch row): bias + dot in int32, rescale, add what the gate holds, saturate to int16. The
+// per-matrix rounding is the profile's MultiplyByQuantizedMultiplier.
+template <RequantRule R>
+void matVecAccumulate16(const int8_t* m, int32_t rows, int32_t cols, const int8_t* v,
+                        const int32_t* bias, int32_t multiplier, int shift, int16_t* gate) {
+    for (int32_t r = 0; r < rows; ++r) {
+        const int8_t* row = m + int64_t{r} * cols;
+        // |w * x| <= 128 * 128, so int32 holds 2^17 terms plus the bias.
+        int32_t acc = bias[r];
+        for (int32_t c = 0; c < cols; ++c) acc += int32_t{row[c]} * int32_t{v[c]};
+        acc = requantize<R>(acc, multiplier, shift) + gate[r];
+        gate[r] = static_cast<int16_t>(std::clamp<int32_t>(acc, -32768, 32767));
+    }
+}
+
+// lstm_eval.cc CalculateLstmGateInteger8x8_16 without peephole and layer norm: the gate
+// starts at 0 (the bias is folded into the input matmul's effective bias), then sigmoid
+// (Q3.12 -> Q0.15) or tanh with 3 integer bits.
+template <RequantRule R>
+void gateInteger(const LstmShape& s, const LstmGateQuant& g, const int8_t* x, const int8_t* w_in,
+                 const int8_t* h, const int8_t* w_rec, bool sigmoid_gate, int16_t* gate) {
+    std::fill_n(gate, s.n_cell, int16_t{0});
+    matVecAccumulate16<R>(w_in, s.n_cell, s.n_input, x, g.input_effective_bias.data(),
+                          g.effective_input_scale_a, g.effective_input_scale_b, gate);
+    matVecAccumulate16<R>(w_rec, s.n_cell, s.n_output, h, g.recurrent_effective_bias.data(),
+                          g.effective_recurrent_scale_a, g.effective_recurrent_scale_b, gate);
+    for (int32_t i = 0; i < s.n_cell; ++i)
+        gate[i] = sigmoid_gate ? gemmlowpLogistic16(gate[i], 3) : gemmlowpTanh16(gate[i], 3);
+}
+
+// PortableCwiseMul (shift version): RoundingDivideByPOT of the int32 product, cast to int16.
+int16_t cwiseMulShift(int16_t a, int16_t b, int shift) {
+    return static_cast<int16_t>(rq::roundingDivideByPOT(int32_t{a} * int32_t{b}, shift));
+}
+
+template <RequantRule R>
+void stepInteger(const LstmShape& s, const LstmIntegerParams& q, const LstmIntegerWeights& w,
+                 const int8_t* x, int8_t* h, int16_t* c, int8_t* out, int16_t* scratch,
+                 int8_t* hidden) {
+    const int32_t n = s.n_cell;
+    int16_t* input_gate = scratch;
+    int16_t* forget_gate = scratch + n;
+    int16_t* cell_gate = scratch + 2 * int64_t{n};
+    int16_t* output_gate = scratch + 3 * int64_t{n};
+    const bool cifg = w.input_to[0] == nullptr;
+    if (!cifg)
+        gateInteger<R>(s, q.gates[0], x, w.input_to[0], h, w.recurrent_to[0], true, input_gate);
+    gateInteger<R>(s, q.gates[1], x, w.input_to[1], h, w.recurrent_to[1], true, forget_gate);
+    gateInteger<R>(s, q.gates[2], x, w.input_to[2], h, w.recurrent_to[2], false, cell_gate);
+    // UpdateLstmCellInteger: c = f * c >> 15 (Q0.15 gate), then + i * g >> (30 + cell_scale)
+    // (two Q0.15 values into the cell scale), saturating add, optional clip. CIFG uses
+    // 32767 - f (Sub1Vector's "one" is 32767).
+    for (int32_t i = 0; i < n; ++i) {
+        const int16_t kept = cwiseMulShift(forget_gate[i], c[i], 15);
+        const int16_t in_gate = cifg ? static_cast<int16_t>(32767 - forget_gate[i]) : input_gate[i];
+        const int16_t added = cwiseMulShift(in_gate, cell_gate[i], 30 + q.cell_scale);
+        int32_t sum = std::clamp<int32_t>(int32_t{kept} + added, -32768, 32767);
+        if (q.quantized_cell_clip > 0)
+            sum = std::clamp<int32_t>(sum, -q.quantized_cell_clip, q.quantized_cell_clip);
+        c[i] = static_cast<int16_t>(sum);
+    }
+    gateInteger<R>(s, q.gates[3], x, w.input_to[3], h, w.recurrent_to[3], true, output_gate);
+    // CalculateLstmOutputInteger8x8_16: tanh of the cell state (15 + cell_scale integer bits),
+    // times the output gate through the hidden scale. PortableCwiseMul SUBTRACTS the hidden
+    // zero point (upstream's sign, reproduced); without projection hidden is the new h.
+    for (int32_t i = 0; i < n; ++i) {
+        const int16_t t = gemmlowpTanh16(c[i], 15 + q.cell_scale);
+        int32_t v = requantize<R>(int32_t{output_gate[i]} * int32_t{t}, q.effective_hidden_scale_a,
+                                  q.effective_hidden_scale_b);
+        v = std::clamp<int32_t>(v - q.hidden_zp, -128, 127);
+        hidden[i] = static_cast<int8_t>(v);
+    }
+    std::copy_n(hidden, s.n_output, h);
+    std::copy_n(h, s.n_output, out);
+}
+
+}  // namespace
+
+void lstmInteger8x8_16Reference(const LstmParams& p, const LstmShape& s, const LstmIntegerParams& q,
+                                const LstmIntegerWeights& w, const int8_t* input,
+                                int8_t* output_state, int16_t* cell_state, int8_t* output,
+                                int16_t* scratch, int8_t* hidden) {
+    withRule(q.rule, [&](auto rule_tag) {
+        constexpr RequantRule R = decltype(rule_tag)::value;
+        // EvalInteger8x8_16 runs time-major input as all batches per step and batch-major
+        // input batch by batch; every operation is per batch row, so the order is free.
+        for (int32_t b = 0; b < s.n_batch; ++b) {
+            int8_t* h = output_state + int64_t{b} * s.n_output;
+            int16_t* c = cell_state + int64_t{b} * s.n_cell;
+            for (int32_t t = 0; t < s.max_time; ++t) {
+                const int64_t row =
+                    p.time_major ? int64_t{t} * s.n_batch + b : int64_t{b} * s.max_time + t;
+                stepInteger<R>(s, q, w, input + row * s.n_input, h, c, output + row * s.n_output,
+                               scratch, hidden);
+            }
+        }
+    });
+}
+
 namespace {
 
 using model::DType;
@@ -297,12 +490,13 @@ public:
         if (!out_state->isVariable() || !cell_state->isVariable())
             return ctx.fail("output_state (18) and cell_state (19) must be variable tensors");
 
+        if (input->dtype == DType::Int8) return prepareInteger(ctx, *o);
         for (int i = 0; i < std::min(ctx.numInputs(), int{kNumLstmInputs}); ++i) {
             const TensorInfo* t = ctx.input(i);
             if (t && t->dtype != DType::Float32)
                 return ctx.fail(strFormat(
-                    "input {} ({}) is {}: only the float32 LSTM is supported (integer and "
-                    "hybrid LSTMs are not yet)",
+                    "input {} ({}) is {}: only the float32 and int8x8_16 LSTMs are supported "
+                    "(hybrid LSTMs are not yet)",
                     i, t->name, model::dtypeName(t->dtype)));
         }
         TensorInfo& output = ctx.output(0);
@@ -318,6 +512,22 @@ public:
         TensorValue* cell_state = ctx.variable(kCellState);
         if (!out_state || !cell_state)
             return ctx.fail("the state tensors are not writable (not run by the executor)");
+        if (m_integer) {
+            LstmIntegerWeights w;
+            for (int g = 0; g < 4; ++g) {
+                w.input_to[g] = ctx.hasInput(kInputToInput + g)
+                                    ? in<int8_t>(ctx.input(kInputToInput + g))
+                                    : nullptr;
+                w.recurrent_to[g] = ctx.hasInput(kRecurrentToInput + g)
+                                        ? in<int8_t>(ctx.input(kRecurrentToInput + g))
+                                        : nullptr;
+            }
+            lstmInteger8x8_16Reference(m_params, m_shape, m_int, w, in<int8_t>(ctx.input(kInput)),
+                                       out<int8_t>(*out_state), out<int16_t>(*cell_state),
+                                       out<int8_t>(ctx.output(0)), m_scratch16.data(),
+                                       m_hidden.data());
+            return;
+        }
         auto ptr = [&](int i) -> const float* {
             return ctx.hasInput(i) ? in<float>(ctx.input(i)) : nullptr;
         };
@@ -349,9 +559,141 @@ public:
     }
 
 private:
+    // The int8x8_16 LSTM: unidirectional_sequence_lstm.cc Prepare (5 intermediates) and
+    // PopulateQuantizedLstmParams8x8_16 / PopulatePrecomputedZPTimesWeightsWithBias.
+    Result<void> prepareInteger(PrepareContext& ctx,
+                                const model::UnidirectionalSequenceLSTMOptions& o) {
+        const auto& s = m_shape;
+        auto present = [&](int i) { return ctx.input(i) != nullptr; };
+        if (present(kCellToForget) || present(kCellToOutput))
+            return ctx.fail("the integer LSTM with peephole weights is not supported yet");
+        if (present(kForgetLayerNorm))
+            return ctx.fail("the integer LSTM with layer norm is not supported yet");
+        if (present(kProjectionWeights))
+            return ctx.fail("the integer LSTM with projection is not supported yet");
+        if (o.diagonal_recurrent_tensors)
+            return ctx.fail("diagonal recurrent weights are float-only");
+        // The integer kernels always use sigmoid and tanh (lstm_eval.cc); another fused
+        // activation would silently mean something else than the float LSTM.
+        if (o.fused_activation_function != model::Activation::Tanh)
+            return ctx.fail("the integer LSTM needs the TANH activation");
+        // Prepare: 5 intermediates select 8x8_16, 12 the (CIFG + layer norm only) 8x8_8.
+        if (ctx.numIntermediates() != 5)
+            return ctx.fail(
+                strFormat("the integer LSTM has {} intermediate tensors: only the 5 of the 8x8_16 "
+                          "variant are supported",
+                          ctx.numIntermediates()));
+        const TensorInfo* hidden = ctx.intermediate(4);
+        if (!hidden || !hidden->quant->isQuantized())
+            return ctx.fail("intermediate 4 (the hidden state scale) must be quantized");
+        const TensorInfo* input = ctx.input(kInput);
+        const TensorInfo* out_state = ctx.input(kOutputState);
+        const TensorInfo* cell_state = ctx.input(kCellState);
+        TensorInfo& output = ctx.output(0);
+        if (out_state->dtype != DType::Int8 || cell_state->dtype != DType::Int16 ||
+            output.dtype != DType::Int8)
+            return ctx.fail(
+                "the int8 LSTM needs an int8 output_state, int16 cell_state and "
+                "int8 output");
+        for (const TensorInfo* t :
+             {input, out_state, cell_state, static_cast<const TensorInfo*>(&output)})
+            if (!t->quant->isQuantized())
+                return ctx.fail(strFormat("tensor '{}' is not quantized", t->name));
+        const bool cifg = !present(kInputToInput);
+        for (int g = cifg ? 1 : 0; g < 4; ++g) {
+            for (int i : {kInputToInput + g, kRecurrentToInput + g}) {
+                const TensorInfo* wt = ctx.input(i);
+                if (wt->dtype != DType::Int8 || !wt->isConstant() || !wt->quant->isQuantized() ||
+                    wt->zeroPoint() != 0)
+                    return ctx.fail(
+                        strFormat("input {} ({}) must be a constant symmetric int8 weight tensor",
+                                  i, wt->name));
+            }
+            const TensorInfo* bias = ctx.input(kInputGateBias + g);
+            if (bias->dtype != DType::Int32 || !bias->isConstant())
+                return ctx.fail(strFormat("input {} ({}) must be a constant int32 bias",
+                                          kInputGateBias + g, bias->name));
+        }
+        // CheckedLog2(cell_state scale); tanh of the cell state takes 15 + cell_scale integer
+        // bits, which PortableApplyTanh handles up to 6 (lstm.cc also insists on <= -9).
+        int cell_scale = 0;
+        if (!checkedLog2(cell_state->scale(), cell_scale) || cell_scale > -9 || cell_scale < -15)
+            return ctx.fail(
+                strFormat("the cell state scale {} is not a power of two in [2^-15, 2^-9]",
+                          cell_state->scale()));
+        m_int.cell_scale = cell_scale;
+        m_int.rule = ctx.rule(DType::Int8);
+        m_int.quantized_cell_clip =
+            o.cell_clip > 0.0f
+                ? static_cast<int16_t>(
+                      std::min(std::max(o.cell_clip / cell_state->scale(), -32768.0f), 32767.0f))
+                : int16_t{0};
+        // Without layer norm every gate's matmul output is Q3.12 (intermediates 0-3 unused).
+        const float gate_scale = 0x1p-12f;
+        const float input_scale = input->scale();
+        const float state_scale = out_state->scale();
+        const int32_t input_zp = input->zeroPoint();
+        const int32_t state_zp = out_state->zeroPoint();
+        auto quantize = [&](float real, int32_t& a, int& b) {
+            const auto m = quantizeMultiplierFor(ctx.profile(), static_cast<double>(real));
+            a = m.multiplier;
+            b = m.shift;
+        };
+        // PrecomputeZeroPointTimesWeightWithBias: bias (or 0) + zero_point * row sum.
+        auto foldedBias = [&](const TensorInfo& wt, const int32_t* bias, int32_t zero_point) {
+            const int32_t rows = wt.dim(0), cols = wt.dim(1);
+            const int8_t* wd = in<int8_t>(*wt.constant);
+            std::vector<int32_t> outv(static_cast<size_t>(rows), 0);
+            for (int32_t r = 0; r < rows; ++r) {
+                int32_t row_sum = 0;
+                for (int32_t c = 0; c < cols; ++c) row_sum += wd[int64_t{r} * cols + c];
+                outv[static_cast<size_t>(r)] = (bias ? bias[r] : 0) + row_sum * zero_point;
+            }
+            return outv;
+        };
+        for (int g = 0; g < 4; ++g) {
+            auto& gq = m_int.gates[g];
+            if (g == 0 && cifg) continue;
+            const TensorInfo& wi = *ctx.input(kInputToInput + g);
+            const TensorInfo& wr = *ctx.input(kRecurrentToInput + g);
+            // Float products as upstream computes them, widened to double only for
+            // QuantizeMultiplier.
+            quantize(wi.scale() * input_scale / gate_scale, gq.effective_input_scale_a,
+                     gq.effective_input_scale_b);
+            quantize(wr.scale() * state_scale / gate_scale, gq.effective_recurrent_scale_a,
+                     gq.effective_recurrent_scale_b);
+            gq.input_effective_bias =
+                foldedBias(wi, in<int32_t>(*ctx.input(kInputGateBias + g)->constant), -input_zp);
+            gq.recurrent_effective_bias = foldedBias(wr, nullptr, -state_zp);
+        }
+        // 2^-15 (the output gate) * 2^-15 (tanh of the cell) / the hidden scale; TFLite's
+        // std::pow(2, -15) is a double, the result is stored in a float.
+        quantize(static_cast<float>(0x1p-15 / static_cast<double>(hidden->scale()) * 0x1p-15),
+                 m_int.effective_hidden_scale_a, m_int.effective_hidden_scale_b);
+        m_int.hidden_zp = hidden->zeroPoint();
+        m_integer = true;
+        output.shape = o.time_major ? std::vector<int32_t>{s.max_time, s.n_batch, s.n_output}
+                                    : std::vector<int32_t>{s.n_batch, s.max_time, s.n_output};
+        m_scratch16.assign(4 * static_cast<size_t>(s.n_cell), 0);
+        m_hidden.assign(static_cast<size_t>(s.n_cell), 0);
+        return {};
+    }
+
+    // quantization_util.h CheckedLog2: log2 in float, true when within 1e-3 of an integer.
+    static bool checkedLog2(float x, int& log2_result) {
+        const float x_log2 = std::log(x) * (1.0f / std::log(2.0f));
+        const float rounded = std::round(x_log2);
+        log2_result = static_cast<int>(rounded);
+        return std::fabs(x_log2 - rounded) < 1e-3f;
+    }
+
     LstmParams m_params;
     LstmShape m_shape;
     std::vector<float> m_scratch;
+    bool m_integer = false;
+    LstmIntegerParams m_int;
+    std::vector<int16_t> m_scratch16;
+    std::vector<int8_t> m_hidden;
 };
 
 }  // namespace

@@ -1,7 +1,7 @@
-// UNIDIRECTIONAL_SEQUENCE_LSTM (float): an LSTM run over the time axis of a [batch, time,
-// input] (or time-major [time, batch, input]) sequence, with the output state (h) and cell
-// state (c) kept in the op's two variable tensors. Inputs (TFLite's order,
-// tensorflow/lite/kernels/lstm_shared.h):
+// UNIDIRECTIONAL_SEQUENCE_LSTM (float, and the int8x8_16 integer LSTM below): an LSTM run over the
+// time axis of a [batch, time, input] (or time-major [time, batch, input]) sequence, with the
+// output state (h) and cell state (c) kept in the op's two variable tensors. Inputs (TFLite's
+// order, tensorflow/lite/kernels/lstm_shared.h):
 //   0 input                      1-4 input_to_{input,forget,cell,output}_weights [n_cell, n_input]
 //   5-8 recurrent_to_{input,forget,cell,output}_weights [n_cell, n_output]
 //   9-11 cell_to_{input,forget,output}_weights [n_cell] (peephole, optional)
@@ -66,5 +66,46 @@ struct LstmFloatWeights {
 void lstmFloatReference(const LstmParams& p, const LstmShape& s, const LstmFloatWeights& w,
                         const float* input, float* output_state, float* cell_state, float* output,
                         float* scratch);
+
+// The integer "8x8_16" LSTM (int8 input/weights/output state, int16 cell state and gates):
+// TFLite's lstm_eval.cc EvalInteger8x8_16 / LstmStepInteger8x8_16. Per gate (i, f, c, o) the
+// fields of lstm_eval::IntegerLstmParameter: effective_{input,recurrent}_to_<gate>_scale_{a,b}
+// and the zero-point-folded biases {input,recurrent}_to_<gate>_effective_bias.
+struct LstmGateQuant {
+    int32_t effective_input_scale_a = 0;
+    int effective_input_scale_b = 0;
+    int32_t effective_recurrent_scale_a = 0;
+    int effective_recurrent_scale_b = 0;
+    std::vector<int32_t> input_effective_bias;      // gate bias - input_zp * row sums
+    std::vector<int32_t> recurrent_effective_bias;  // -output_state_zp * row sums
+};
+
+struct LstmIntegerParams {
+    LstmGateQuant gates[4];  // input, forget, cell, output
+    int32_t effective_hidden_scale_a = 0;
+    int effective_hidden_scale_b = 0;
+    int32_t hidden_zp = 0;
+    int cell_scale = -11;             // log2 of the cell state scale (a power of two)
+    int16_t quantized_cell_clip = 0;  // > 0: clip the cell state to +-this
+    RequantRule rule = RequantRule::DoubleRounding;
+};
+
+struct LstmIntegerWeights {
+    const int8_t* input_to[4] = {};      // [n_cell, n_input]; input_to[0] null under CIFG
+    const int8_t* recurrent_to[4] = {};  // [n_cell, n_output]
+};
+
+// No peephole, layer norm or projection (the kernel rejects them in prepare). `scratch`
+// holds 4 * n_cell int16 and `hidden` n_cell int8.
+void lstmInteger8x8_16Reference(const LstmParams& p, const LstmShape& s, const LstmIntegerParams& q,
+                                const LstmIntegerWeights& w, const int8_t* input,
+                                int8_t* output_state, int16_t* cell_state, int8_t* output,
+                                int16_t* scratch, int8_t* hidden);
+
+// gemmlowp fixedpoint.h logistic / tanh on int16 FixedPoint<int16_t, integer_bits> raw
+// values (result Q0.15), as portable_tensor_utils.cc PortableApplySigmoid (3 integer bits)
+// and PortableApplyTanh use them. Exposed for tests.
+int16_t gemmlowpLogistic16(int16_t raw, int integer_bits);
+int16_t gemmlowpTanh16(int16_t raw, int integer_bits);
 
 }  // namespace qs::engine::kernels

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "engine/executor.h"
+#include "engine/kernels/lstm.h"
 #include "model/loader.h"
 #include "model/test_model_factory.h"
 
@@ -319,10 +320,235 @@ TEST(Lstm, RejectsInvalidModels) {
     c.shapes[4] = {2, 3};  // n_input is 2
     expectRejected(c, "input 4 (w4) is [2,3], expected [2,2]");
 
-    // Hybrid (int8 weights) and integer LSTMs are not implemented: a clear stop, not garbage.
+    // Hybrid (float input, int8 weights) LSTMs are not implemented: a clear stop, not garbage.
     c = baseCase();
     c.weight_type = fb::TensorType::INT8;
-    expectRejected(c, "only the float32 LSTM is supported");
+    expectRejected(c, "only the float32 and int8x8_16 LSTMs are supported");
+}
+
+// ---- int8x8_16 ------------------------------------------------------------------------------
+// The model of lstm_int8_oracle.py BASE: 2 inputs, 2 cells, no projection; weights int8
+// (gate order i, f, c, o), int32 biases in input_scale * weight_scale units.
+struct Int8Case {
+    float in_scale = 0.02f;
+    int32_t in_zp = 3;
+    float h_scale = 1.0f / 128;
+    int32_t h_zp = 0;
+    float c_scale = 0x1p-11f;
+    float hidden_scale = 1.0f / 128;
+    int32_t hidden_zp = 0;
+    float wx_scale[4] = {0.005f, 0.005f, 0.006f, 0.004f};
+    float wh_scale[4] = {0.004f, 0.005f, 0.005f, 0.003f};
+    std::vector<int8_t> wx[4] = {
+        {20, 40, -60, 80}, {100, -20, 40, 60}, {-67, 100, 117, -33}, {75, 25, -125, 50}};
+    std::vector<int8_t> wh[4] = {
+        {50, -25, 25, 75}, {-40, 80, 60, 20}, {120, 40, -20, 100}, {33, -100, 67, 67}};
+    std::vector<int32_t> bias[4] = {{1000, -1000}, {10000, 5000}, {0, 1667}, {-1250, 3750}};
+    bool cifg = false;
+    float cell_clip = 0.0f;
+    int max_time = 2;
+    int num_intermediates = 5;
+    bool layer_norm = false;
+};
+
+mt::ModelSpec int8LstmSpec(const Int8Case& c) {
+    mt::ModelSpec m;
+    m.opcodes = {
+        {.builtin = static_cast<int32_t>(fb::BuiltinOperator::UNIDIRECTIONAL_SEQUENCE_LSTM)}};
+    m.buffers.resize(1);
+    mt::SubgraphSpec sg;
+    auto q = [](float s, int64_t zp) {
+        return std::pair{std::vector<float>{s}, std::optional<std::vector<int64_t>>{{zp}}};
+    };
+    auto tensor = [&](std::string name, fb::TensorType type, std::vector<int32_t> shape,
+                      float scale, int64_t zp, bool var = false) {
+        auto [sc, z] = q(scale, zp);
+        sg.tensors.push_back({.name = std::move(name),
+                              .type = type,
+                              .shape = std::move(shape),
+                              .is_variable = var,
+                              .scales = sc,
+                              .zero_points = z});
+        return static_cast<int32_t>(sg.tensors.size() - 1);
+    };
+    auto constant = [&](std::string name, fb::TensorType type, std::vector<int32_t> shape,
+                        std::vector<uint8_t> bytes, float scale) {
+        m.buffers.push_back({.data = std::move(bytes)});
+        const int32_t t = tensor(std::move(name), type, std::move(shape), scale, 0);
+        sg.tensors[static_cast<size_t>(t)].buffer = static_cast<uint32_t>(m.buffers.size() - 1);
+        return t;
+    };
+    const auto i8 = fb::TensorType::INT8;
+    tensor("in", i8, {1, c.max_time, 2}, c.in_scale, c.in_zp);
+    tensor("out", i8, {1, c.max_time, 2}, c.h_scale, c.h_zp);
+    tensor("h", i8, {1, 2}, c.h_scale, c.h_zp, true);
+    tensor("c", fb::TensorType::INT16, {1, 2}, c.c_scale, 0, true);
+    std::vector<int32_t> inputs(24, -1);
+    inputs[0] = 0;
+    inputs[18] = 2;
+    inputs[19] = 3;
+    for (int g = c.cifg ? 1 : 0; g < 4; ++g) {
+        inputs[static_cast<size_t>(1 + g)] =
+            constant("wx" + std::to_string(g), i8, {2, 2}, mt::bytesOf(c.wx[g]), c.wx_scale[g]);
+        inputs[static_cast<size_t>(5 + g)] =
+            constant("wh" + std::to_string(g), i8, {2, 2}, mt::bytesOf(c.wh[g]), c.wh_scale[g]);
+        inputs[static_cast<size_t>(12 + g)] =
+            constant("b" + std::to_string(g), fb::TensorType::INT32, {2}, mt::bytesOf(c.bias[g]),
+                     c.in_scale * c.wx_scale[g]);
+        if (c.layer_norm)
+            inputs[static_cast<size_t>(20 + g)] =
+                constant("ln" + std::to_string(g), fb::TensorType::INT16, {2},
+                         mt::bytesOf(std::vector<int16_t>{1000, 1000}), 1e-3f);
+    }
+    std::vector<int32_t> inter;
+    for (int i = 0; i < c.num_intermediates; ++i)
+        inter.push_back(i == 4 ? tensor("hidden", i8, {1, 2}, c.hidden_scale, c.hidden_zp)
+                               : tensor("gate" + std::to_string(i), fb::TensorType::INT16, {1, 2},
+                                        0x1p-12f, 0));
+    sg.inputs = {0};
+    sg.outputs = {1};
+    const float clip = c.cell_clip;
+    sg.ops = {{.opcode = 0,
+               .inputs = inputs,
+               .outputs = {1},
+               .intermediates = inter,
+               .options = [=](flatbuffers::FlatBufferBuilder& b) {
+                   return std::pair{fb::BuiltinOptions::UnidirectionalSequenceLSTMOptions,
+                                    fb::CreateUnidirectionalSequenceLSTMOptions(
+                                        b, fb::ActivationFunctionType::TANH, clip, 0.0f, false)
+                                        .Union()};
+               }}};
+    m.subgraphs.push_back(std::move(sg));
+    return m;
+}
+
+// lstm_int8_oracle.py XS.
+TensorValue int8Input() {
+    TensorValue t(model::DType::Int8, {1, 2, 2});
+    const int8_t v[] = {50, -97, 28, 15};
+    std::copy(std::begin(v), std::end(v), t.data<int8_t>().begin());
+    return t;
+}
+
+struct Int8Result {
+    std::vector<int8_t> output, h;
+    std::vector<int16_t> c;
+};
+
+Int8Result runInt8(const Int8Case& c, RoundingProfile profile) {
+    auto m = load(int8LstmSpec(c));
+    EXPECT_TRUE(m) << m.error().message;
+    if (!m) return {};
+    auto g = PreparedGraph::prepare(*m, SubgraphId{0}, profile, false);
+    EXPECT_TRUE(g && !g->stopsAt()) << (g ? g->warnings().front() : g.error().message);
+    if (!g || g->stopsAt()) return {};
+    std::vector<TensorValue> in{int8Input()};
+    auto r = g->run(in, {});
+    EXPECT_TRUE(r && r->complete());
+    if (!r || !r->complete()) return {};
+    auto o = r->values[1].data<int8_t>();
+    auto h = r->values[2].data<int8_t>();
+    auto cs = r->values[3].data<int16_t>();
+    return {{o.begin(), o.end()}, {h.begin(), h.end()}, {cs.begin(), cs.end()}};
+}
+
+TEST(LstmInt8, GemmlowpInt16SigmoidTanh) {
+    // lstm_int8_oracle.py spot values (ideal 20396.7 and -24955.9).
+    EXPECT_EQ(kernels::gemmlowpLogistic16(2048, 3), 20400);
+    EXPECT_EQ(kernels::gemmlowpLogistic16(0, 3), 16384);
+    EXPECT_EQ(kernels::gemmlowpTanh16(-4096, 3), -24964);
+    EXPECT_EQ(kernels::gemmlowpTanh16(-2048, 4), -24964);
+    EXPECT_EQ(kernels::gemmlowpTanh16(0, 4), 0);
+}
+
+TEST(LstmInt8, TwoStepsMatchTheIntegerOracle) {
+    // lstm_int8_oracle.py "base": identical under double and single rounding.
+    for (RoundingProfile p : kAllProfiles) {
+        SCOPED_TRACE(std::string(profileName(p)));
+        const Int8Result r = runInt8(Int8Case{}, p);
+        EXPECT_EQ(r.output, (std::vector<int8_t>{-25, 9, -25, 23}));
+        EXPECT_EQ(r.h, (std::vector<int8_t>{-25, 23}));
+        EXPECT_EQ(r.c, (std::vector<int16_t>{-837, 744}));
+    }
+}
+
+TEST(LstmInt8, CifgCellClipZeroPointsAndRounding) {
+    Int8Case c;
+    c.cifg = true;
+    c.cell_clip = 0.3f;
+    c.hidden_zp = 5;  // upstream's CwiseMul subtracts it
+    // The output state keeps zero point 0: TFLite starts an int8 variable at its zero point
+    // (core/api/tensor_utils.cc ResetVariableTensor), the executor at raw 0.
+    // lstm_int8_oracle.py "cifg+clip+zp" (the clip holds c[1] at 0.3 / 2^-11 = 614).
+    for (RoundingProfile p : kAllProfiles) {
+        SCOPED_TRACE(std::string(profileName(p)));
+        const Int8Result r = runInt8(c, p);
+        EXPECT_EQ(r.output, (std::vector<int8_t>{-14, 8, -14, 14}));
+        EXPECT_EQ(r.c, (std::vector<int16_t>{-282, 614}));
+    }
+}
+
+TEST(LstmInt8, DoubleAndSingleRoundingDiffer) {
+    Int8Case c;
+    c.in_zp = -1;
+    // lstm_int8_oracle.py "in_zp=-1": a tie in step 2 moves h[0] and the cell state by one.
+    for (RoundingProfile p : kAllProfiles) {
+        SCOPED_TRACE(std::string(profileName(p)));
+        const Int8Result r = runInt8(c, p);
+        const bool single = p == RoundingProfile::SingleRounding;
+        EXPECT_EQ(r.output,
+                  (std::vector<int8_t>{-25, 9, static_cast<int8_t>(single ? -25 : -26), 24}));
+        EXPECT_EQ(r.c, (std::vector<int16_t>{static_cast<int16_t>(single ? -833 : -834), 783}));
+    }
+}
+
+TEST(LstmInt8, CloseToTheFloatLstmOnDequantizedWeights) {
+    const Int8Case qc;
+    LstmCase fc;
+    fc.max_time = 2;
+    for (int g = 0; g < 4; ++g) {
+        std::vector<float> wx, wh, b;
+        for (int8_t v : qc.wx[g]) wx.push_back(v * qc.wx_scale[g]);
+        for (int8_t v : qc.wh[g]) wh.push_back(v * qc.wh_scale[g]);
+        for (int32_t v : qc.bias[g])
+            b.push_back(static_cast<float>(v) * qc.in_scale * qc.wx_scale[g]);
+        fc.constants[1 + g] = wx;
+        fc.constants[5 + g] = wh;
+        fc.constants[12 + g] = b;
+    }
+    auto m = load(lstmSpec(fc));
+    ASSERT_TRUE(m) << m.error().message;
+    std::vector<float> x;
+    for (int8_t v : {50, -97, 28, 15}) x.push_back((v - qc.in_zp) * qc.in_scale);
+    std::vector<TensorValue> in{floats({1, 2, 2}, x)};
+    auto r = run(*m, SubgraphId{0}, in, {});
+    ASSERT_TRUE(r && r->complete());
+    const auto want = r->values[1].data<float>();
+    const Int8Result q = runInt8(qc, RoundingProfile::Reference);
+    ASSERT_EQ(q.output.size(), want.size());
+    for (size_t i = 0; i < want.size(); ++i)
+        EXPECT_NEAR((q.output[i] - qc.h_zp) * qc.h_scale, want[i], 3 * qc.h_scale) << i;
+}
+
+TEST(LstmInt8, RejectsUnsupportedVariants) {
+    auto expectStop = [](const Int8Case& c, const std::string& what) {
+        auto m = load(int8LstmSpec(c));
+        ASSERT_TRUE(m) << m.error().message;
+        std::vector<TensorValue> in{int8Input()};
+        auto r = run(*m, SubgraphId{0}, in, {});
+        ASSERT_TRUE(r) << r.error().message;
+        ASSERT_TRUE(r->stopped_at);
+        EXPECT_NE(r->warnings.front().find(what), std::string::npos) << r->warnings.front();
+    };
+    Int8Case c;
+    c.layer_norm = true;
+    expectStop(c, "with layer norm is not supported yet");
+    c = Int8Case{};
+    c.num_intermediates = 12;
+    expectStop(c, "only the 5 of the 8x8_16 variant");
+    c = Int8Case{};
+    c.c_scale = 0.001f;
+    expectStop(c, "is not a power of two");
 }
 
 }  // namespace
