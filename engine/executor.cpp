@@ -264,10 +264,17 @@ void PreparedGraph::Impl::loadState(Plan& plan, std::vector<TensorValue>& values
         if (plan.state[i].valid()) {
             values[i] = plan.state[i];
         } else {
-            // TFLite ResetVariableTensors: variables start as zero bytes (for a quantized
-            // state that is the raw value 0, not the zero point; tflm does the same).
+            // TFLite's ResetVariableTensor (tensorflow/lite/core/api/tensor_utils.cc) memsets
+            // a variable to 0, except an INT8 one, which it fills with its zero point: an int8
+            // state starts at real value 0. Other types (the int16 LSTM cell state, float)
+            // start at raw 0.
             values[i] = TensorValue(t.dtype, plan.infos[i].shape);
             values[i].setQuantization(t.quantization);
+            if (t.dtype == model::DType::Int8 && t.quantization.isQuantized()) {
+                const auto zp = static_cast<int8_t>(t.quantization.zeroPoint(0));
+                auto data = values[i].data<int8_t>();
+                std::fill(data.begin(), data.end(), zp);
+            }
         }
     }
 }

@@ -219,3 +219,42 @@ TEST(Svdf, Int8RoundingFollowsTheProfile) {
 }
 
 }  // namespace
+
+// TFLite's ResetVariableTensor (core/api/tensor_utils.cc) fills an INT8 variable with its zero
+// point, so the state starts at real value 0. ADD(input, state) with every scale 1 and the
+// state's zero point 5 then returns the input unchanged; a state started at raw 0 (real -5)
+// would subtract 5.
+TEST(VariableState, Int8StateStartsAtItsZeroPoint) {
+    mt::ModelSpec m;
+    m.opcodes = {{.builtin = static_cast<int32_t>(fb::BuiltinOperator::ADD)}};
+    m.buffers.resize(1);
+    mt::SubgraphSpec sg;
+    const auto i8 = fb::TensorType::INT8;
+    sg.tensors = {
+        {.name = "in", .type = i8, .shape = {1, 4}, .scales = {1.0f}, .zero_points = {{0}}},
+        {.name = "state", .type = i8, .shape = {1, 4}, .is_variable = true, .scales = {1.0f},
+         .zero_points = {{5}}},
+        {.name = "out", .type = i8, .shape = {1, 4}, .scales = {1.0f}, .zero_points = {{0}}},
+    };
+    sg.inputs = {0};
+    sg.outputs = {2};
+    sg.ops = {{.opcode = 0,
+               .inputs = {0, 1},
+               .outputs = {2},
+               .options = mt::addOptions(fb::ActivationFunctionType::NONE)}};
+    m.subgraphs.push_back(std::move(sg));
+    auto model = load(m);
+    ASSERT_TRUE(model) << model.error().message;
+
+    TensorValue in(model::DType::Int8, {1, 4});
+    const std::vector<int8_t> x{-7, 0, 3, 100};
+    std::copy(x.begin(), x.end(), in.data<int8_t>().begin());
+    std::vector<TensorValue> inputs{in};
+    for (const auto profile : kAllProfiles) {
+        RunOptions options;
+        options.profile = profile;
+        auto r = run(*model, SubgraphId{0}, inputs, options);
+        ASSERT_TRUE(r && r->complete()) << profileName(profile);
+        EXPECT_EQ(valuesOf<int8_t>(r->values[2]), x) << profileName(profile);
+    }
+}
