@@ -150,11 +150,17 @@ void TensorAccumulator::merge(const TensorAccumulator& o) {
 
 namespace {
 
+#define QS_METRICS_INLINE inline __attribute__((always_inline))
+
 // Sums per channel, one array per quantity, so the loop over channels (the innermost, contiguous
-// axis of NHWC activations) vectorizes.
+// axis of NHWC activations) vectorizes. Each channel keeps its own accumulator and visits its
+// elements in the same order on every path, so vectorizing across channels does not change a
+// single bit of the sums.
 struct ChannelSums {
     std::vector<double> sum_d, sum_d2, max_abs, sum_f2, sum_q2, sum_qf, sum_lsb2, f_min, f_max, m2;
-    std::vector<int64_t> saturated, out_of_range;
+    // Counts in doubles (exact below 2^53): a double compare then feeds a double add, which
+    // vectorizes without AVX2's 64-bit integer lanes.
+    std::vector<double> saturated, out_of_range;
     explicit ChannelSums(size_t n)
         : sum_d(n),
           sum_d2(n),
@@ -175,97 +181,323 @@ struct Blocks {
     int64_t outer = 1, channels = 1, inner = 1;
 };
 
+// Where the quantized side's float value comes from: an array of dequantized values, or the
+// stored integers themselves, dequantized on the fly exactly as dequantizeValue does
+// (float(double(scale) * (q - zero_point)), reference/dequantize.h) so no float copy of the
+// tensor is made.
 template <class Raw>
+struct Inputs {
+    const float* deq = nullptr;  // unused when dequantizing from raw
+    const Raw* raw = nullptr;    // stored integers (saturation; the source when deq is null)
+    const float* ref = nullptr;
+    const double* scale = nullptr;  // per statistics channel, for dequantizing from raw
+    const double* zp = nullptr;
+    const double* inv_scale = nullptr;
+    const double* lo = nullptr;  // representable range per channel
+    const double* hi = nullptr;
+    const double* mean = nullptr;  // pass 2 only
+    int64_t qmin = 0, qmax = 0;
+};
+
+// Dequantizes one row of channels from the stored integers into `dst`.
+template <class Raw>
+QS_METRICS_INLINE void dequantizeRow(const Raw* __restrict raw, const double* __restrict sc,
+                                     const double* __restrict zp, size_t nc,
+                                     float* __restrict dst) {
+    for (size_t c = 0; c < nc; ++c)
+        dst[c] = static_cast<float>(sc[c] * (static_cast<double>(raw[c]) - zp[c]));
+}
+
+// kRows rows of adjacent channels (row r of channel c at r * nc + c). Each channel's sums are
+// loaded once, take the rows in order, and are stored once, so the accumulator traffic is
+// shared by kRows elements; every pointer is its own restrict parameter so the compiler can
+// vectorize across channels.
+template <bool kQuantized, int kRows>
+QS_METRICS_INLINE void sumRows(const float* __restrict q, const float* __restrict ref, size_t nc,
+                               const double* __restrict inv, const double* __restrict lo,
+                               const double* __restrict hi, double* __restrict sd,
+                               double* __restrict sd2, double* __restrict mx,
+                               double* __restrict sf2, double* __restrict sq2,
+                               double* __restrict sqf, double* __restrict sl2,
+                               double* __restrict fmn, double* __restrict fmx,
+                               double* __restrict oor) {
+    for (size_t c = 0; c < nc; ++c) {
+        double a_d = sd[c], a_d2 = sd2[c], a_mx = mx[c], a_f2 = sf2[c], a_q2 = sq2[c],
+               a_qf = sqf[c], a_l2 = sl2[c], a_fmn = fmn[c], a_fmx = fmx[c], a_oor = oor[c];
+#pragma GCC unroll 8
+        for (int r = 0; r < kRows; ++r) {
+            const double qv = q[static_cast<size_t>(r) * nc + c];
+            const double fv = ref[static_cast<size_t>(r) * nc + c];
+            const double d = qv - fv;
+            a_d += d;
+            a_d2 += d * d;
+            const double ad = d < 0 ? -d : d;
+            a_mx = a_mx < ad ? ad : a_mx;
+            a_f2 += fv * fv;
+            a_q2 += qv * qv;
+            a_qf += qv * fv;
+            a_fmn = fv < a_fmn ? fv : a_fmn;
+            a_fmx = fv > a_fmx ? fv : a_fmx;
+            if constexpr (kQuantized) {
+                const double lsb = d * inv[c];
+                a_l2 += lsb * lsb;
+                a_oor += ((fv < lo[c]) | (fv > hi[c])) ? 1.0 : 0.0;
+            }
+        }
+        sd[c] = a_d, sd2[c] = a_d2, mx[c] = a_mx, sf2[c] = a_f2, sq2[c] = a_q2, sqf[c] = a_qf;
+        fmn[c] = a_fmn, fmx[c] = a_fmx;
+        if constexpr (kQuantized) sl2[c] = a_l2, oor[c] = a_oor;
+    }
+}
+
+template <class Raw>
+QS_METRICS_INLINE void countSaturated(const Raw* __restrict raw, size_t n, int64_t qmin,
+                                      int64_t qmax, size_t nc, double* __restrict sat) {
+    // n is a whole number of rows; each row adds to the channel counts in order.
+    for (size_t base = 0; base < n; base += nc) {
+        if constexpr (sizeof(Raw) <= 2) {
+            const auto lo = static_cast<int32_t>(qmin), hi = static_cast<int32_t>(qmax);
+            for (size_t c = 0; c < nc; ++c) {
+                const int32_t r = raw[base + c];
+                sat[c] += ((r == lo) | (r == hi)) ? 1.0 : 0.0;
+            }
+        } else {
+            for (size_t c = 0; c < nc; ++c) {
+                const auto r = static_cast<int64_t>(raw[base + c]);
+                sat[c] += ((r == qmin) | (r == qmax)) ? 1.0 : 0.0;
+            }
+        }
+    }
+}
+
+inline constexpr int kRowBlock = 4;
+
+// Pass 1: every sum but the squared deviations, over rows of `nc` adjacent channels (the
+// statistics axis is the last one; `rows` = outer), kRowBlock rows at a time. `qrow` holds
+// kRowBlock dequantized rows when dequantizing from the stored integers.
+template <class Raw, bool kQuantized, bool kRaw, bool kFromRaw>
+QS_METRICS_INLINE void pass1Rows(const Inputs<Raw>& in, int64_t rows, size_t nc, ChannelSums& cs,
+                                 float* __restrict qrow) {
+    double* sat = cs.saturated.data();
+    auto block = [&](int64_t o, auto rows_tag) {
+        constexpr int kR = decltype(rows_tag)::value;
+        const int64_t base = o * static_cast<int64_t>(nc);
+        const float* q;
+        if constexpr (kFromRaw) {
+            for (int r = 0; r < kR; ++r)
+                dequantizeRow(in.raw + base + r * static_cast<int64_t>(nc), in.scale, in.zp, nc,
+                              qrow + static_cast<size_t>(r) * nc);
+            q = qrow;
+        } else {
+            q = in.deq + base;
+        }
+        if constexpr (kQuantized && kRaw)
+            countSaturated(in.raw + base, kR * nc, in.qmin, in.qmax, nc, sat);
+        sumRows<kQuantized, kR>(q, in.ref + base, nc, in.inv_scale, in.lo, in.hi, cs.sum_d.data(),
+                                cs.sum_d2.data(), cs.max_abs.data(), cs.sum_f2.data(),
+                                cs.sum_q2.data(), cs.sum_qf.data(), cs.sum_lsb2.data(),
+                                cs.f_min.data(), cs.f_max.data(), cs.out_of_range.data());
+    };
+    int64_t o = 0;
+    for (; o + kRowBlock <= rows; o += kRowBlock)
+        block(o, std::integral_constant<int, kRowBlock>{});
+    for (; o < rows; ++o) block(o, std::integral_constant<int, 1>{});
+}
+
+// The same sums for any layout, one element at a time (channels strided: weights' output
+// channel axis, scalars). Each channel's elements are visited in the same order as above.
+template <class Raw, bool kQuantized, bool kRaw, bool kFromRaw>
+QS_METRICS_INLINE void pass1Strided(const Inputs<Raw>& in, const Blocks& b, ChannelSums& cs) {
+    const size_t nc = static_cast<size_t>(b.channels);
+    for (int64_t o = 0; o < b.outer; ++o) {
+        for (int64_t k = 0; k < b.inner; ++k) {
+            const int64_t base = o * b.channels * b.inner + k;
+            for (size_t c = 0; c < nc; ++c) {
+                const int64_t i = base + static_cast<int64_t>(c) * b.inner;
+                double qv;
+                if constexpr (kFromRaw)
+                    qv = static_cast<float>(in.scale[c] *
+                                            (static_cast<double>(in.raw[i]) - in.zp[c]));
+                else
+                    qv = in.deq[i];
+                const double fv = in.ref[i];
+                const double d = qv - fv;
+                cs.sum_d[c] += d;
+                cs.sum_d2[c] += d * d;
+                cs.max_abs[c] = std::max(cs.max_abs[c], d < 0 ? -d : d);
+                cs.sum_f2[c] += fv * fv;
+                cs.sum_q2[c] += qv * qv;
+                cs.sum_qf[c] += qv * fv;
+                cs.f_min[c] = fv < cs.f_min[c] ? fv : cs.f_min[c];
+                cs.f_max[c] = fv > cs.f_max[c] ? fv : cs.f_max[c];
+                if constexpr (kQuantized) {
+                    const double lsb = d * in.inv_scale[c];
+                    cs.sum_lsb2[c] += lsb * lsb;
+                    cs.out_of_range[c] += ((fv < in.lo[c]) | (fv > in.hi[c])) ? 1.0 : 0.0;
+                    if constexpr (kRaw) {
+                        const auto r = static_cast<int64_t>(in.raw[i]);
+                        cs.saturated[c] += ((r == in.qmin) | (r == in.qmax)) ? 1.0 : 0.0;
+                    }
+                }
+            }
+        }
+    }
+}
+
+// Pass 2: squared deviations from each channel's own mean (two-pass variance, as np.std).
+template <int kRows>
+QS_METRICS_INLINE void sumSquaredDeviations(const float* __restrict q, const float* __restrict ref,
+                                            size_t nc, const double* __restrict mean,
+                                            double* __restrict m2) {
+    for (size_t c = 0; c < nc; ++c) {
+        double a = m2[c];
+#pragma GCC unroll 8
+        for (int r = 0; r < kRows; ++r) {
+            const double d = static_cast<double>(q[static_cast<size_t>(r) * nc + c]) -
+                             static_cast<double>(ref[static_cast<size_t>(r) * nc + c]) - mean[c];
+            a += d * d;
+        }
+        m2[c] = a;
+    }
+}
+template <class Raw, bool kFromRaw>
+QS_METRICS_INLINE void pass2Rows(const Inputs<Raw>& in, int64_t rows, size_t nc, ChannelSums& cs,
+                                 float* __restrict qrow) {
+    auto block = [&](int64_t o, auto rows_tag) {
+        constexpr int kR = decltype(rows_tag)::value;
+        const int64_t base = o * static_cast<int64_t>(nc);
+        const float* q;
+        if constexpr (kFromRaw) {
+            for (int r = 0; r < kR; ++r)
+                dequantizeRow(in.raw + base + r * static_cast<int64_t>(nc), in.scale, in.zp, nc,
+                              qrow + static_cast<size_t>(r) * nc);
+            q = qrow;
+        } else {
+            q = in.deq + base;
+        }
+        sumSquaredDeviations<kR>(q, in.ref + base, nc, in.mean, cs.m2.data());
+    };
+    int64_t o = 0;
+    for (; o + kRowBlock <= rows; o += kRowBlock)
+        block(o, std::integral_constant<int, kRowBlock>{});
+    for (; o < rows; ++o) block(o, std::integral_constant<int, 1>{});
+}
+template <class Raw, bool kFromRaw>
+QS_METRICS_INLINE void pass2Strided(const Inputs<Raw>& in, const Blocks& b, ChannelSums& cs) {
+    const size_t nc = static_cast<size_t>(b.channels);
+    for (int64_t o = 0; o < b.outer; ++o) {
+        for (int64_t k = 0; k < b.inner; ++k) {
+            const int64_t base = o * b.channels * b.inner + k;
+            for (size_t c = 0; c < nc; ++c) {
+                const int64_t i = base + static_cast<int64_t>(c) * b.inner;
+                double qv;
+                if constexpr (kFromRaw)
+                    qv = static_cast<float>(in.scale[c] *
+                                            (static_cast<double>(in.raw[i]) - in.zp[c]));
+                else
+                    qv = in.deq[i];
+                const double d = qv - static_cast<double>(in.ref[i]) - in.mean[c];
+                cs.m2[c] += d * d;
+            }
+        }
+    }
+}
+
+// Both passes for contiguous channels, compiled twice: for the build's baseline ISA and for
+// AVX2 (4 doubles per vector instead of 2), chosen at run time as requant_row.cpp does. AVX2
+// alone (no FMA) keeps every multiply and add a separate IEEE operation, so both versions give
+// identical sums.
+template <class Raw, bool kQuantized, bool kRaw, bool kFromRaw>
+QS_METRICS_INLINE void rowsImpl(const Inputs<Raw>& in, int64_t rows, size_t nc, ChannelSums& cs,
+                                float* qrow, int pass) {
+    if (pass == 1)
+        pass1Rows<Raw, kQuantized, kRaw, kFromRaw>(in, rows, nc, cs, qrow);
+    else
+        pass2Rows<Raw, kFromRaw>(in, rows, nc, cs, qrow);
+}
+template <class Raw, bool kQuantized, bool kRaw, bool kFromRaw>
+void rowsBase(const Inputs<Raw>& in, int64_t rows, size_t nc, ChannelSums& cs, float* qrow,
+              int pass) {
+    rowsImpl<Raw, kQuantized, kRaw, kFromRaw>(in, rows, nc, cs, qrow, pass);
+}
+template <class Raw, bool kQuantized, bool kRaw, bool kFromRaw>
+__attribute__((target("avx2"))) void rowsAvx2(const Inputs<Raw>& in, int64_t rows, size_t nc,
+                                              ChannelSums& cs, float* qrow, int pass) {
+    rowsImpl<Raw, kQuantized, kRaw, kFromRaw>(in, rows, nc, cs, qrow, pass);
+}
+
+const bool kMetricsAvx2 = __builtin_cpu_supports("avx2");
+
+template <class Raw, bool kQuantized, bool kRaw, bool kFromRaw>
+void passes(const Inputs<Raw>& in, const Blocks& b, ChannelSums& cs, int pass) {
+    if (b.inner == 1) {
+        const size_t nc = static_cast<size_t>(b.channels);
+        std::vector<float> qrow(kFromRaw ? nc * kRowBlock : 0);
+        if (kMetricsAvx2)
+            rowsAvx2<Raw, kQuantized, kRaw, kFromRaw>(in, b.outer, nc, cs, qrow.data(), pass);
+        else
+            rowsBase<Raw, kQuantized, kRaw, kFromRaw>(in, b.outer, nc, cs, qrow.data(), pass);
+    } else if (pass == 1) {
+        pass1Strided<Raw, kQuantized, kRaw, kFromRaw>(in, b, cs);
+    } else {
+        pass2Strided<Raw, kFromRaw>(in, b, cs);
+    }
+}
+
+// kFromRaw: the quantized values are dequantized from `raw` (the tensor must be quantized, its
+// dtype 8 or 16 bits). Otherwise `raw` is optional and only feeds the saturation counts.
+template <bool kFromRaw = false, class Raw>
 TensorAccumulator accumulate(const float* deq, const float* ref, const Raw* raw, int64_t n,
                              const Blocks& b, const model::Quantization& q, const IntRange& range) {
     const bool quantized = q.isQuantized() && range.valid;
     const size_t nc = static_cast<size_t>(b.channels);
     TensorAccumulator out;
     out.channels.resize(nc);
-    std::vector<double> inv_scale(nc, kNaN), rmin(nc, kNaN), rmax(nc, kNaN);
+    std::vector<double> inv_scale(nc, kNaN), rmin(nc, kNaN), rmax(nc, kNaN), scale(nc, 0.0),
+        zp(nc, 0.0);
     for (size_t c = 0; c < nc; ++c) {
         if (!quantized) continue;
         // A per-tensor scale is shared by every channel of the statistics axis.
         const size_t qc = q.isPerChannel() ? c : 0;
         const double s = q.scale(qc);
-        const double zp = static_cast<double>(q.zeroPoint(qc));
-        rmin[c] = (static_cast<double>(range.min) - zp) * s;
-        rmax[c] = (static_cast<double>(range.max) - zp) * s;
+        const double z = static_cast<double>(q.zeroPoint(qc));
+        scale[c] = s;
+        zp[c] = z;
+        rmin[c] = (static_cast<double>(range.min) - z) * s;
+        rmax[c] = (static_cast<double>(range.max) - z) * s;
         inv_scale[c] = s != 0 ? 1.0 / s : kNaN;
     }
     ChannelSums cs(nc);
     const int64_t used = std::min<int64_t>(n, b.outer * b.channels * b.inner);
-    // The branches are hoisted into template arguments, out of the element loop; __restrict
-    // tells the compiler the accumulators do not alias the data.
-    double* __restrict sd = cs.sum_d.data();
-    double* __restrict sd2 = cs.sum_d2.data();
-    double* __restrict mx = cs.max_abs.data();
-    double* __restrict sf2 = cs.sum_f2.data();
-    double* __restrict sq2 = cs.sum_q2.data();
-    double* __restrict sqf = cs.sum_qf.data();
-    double* __restrict sl2 = cs.sum_lsb2.data();
-    double* __restrict fmn = cs.f_min.data();
-    double* __restrict fmx = cs.f_max.data();
-    int64_t* __restrict sat = cs.saturated.data();
-    int64_t* __restrict oor = cs.out_of_range.data();
-    const double* __restrict inv = inv_scale.data();
-    const double* __restrict lo = rmin.data();
-    const double* __restrict hi = rmax.data();
-    auto pass1 = [&](auto quantized_tag, auto raw_tag) {
-        constexpr bool kQuantized = decltype(quantized_tag)::value;
-        constexpr bool kRaw = decltype(raw_tag)::value;
-        for (int64_t o = 0; o < b.outer; ++o) {
-            for (int64_t k = 0; k < b.inner; ++k) {
-                const int64_t base = o * b.channels * b.inner + k;
-                for (size_t c = 0; c < nc; ++c) {
-                    const int64_t i = base + static_cast<int64_t>(c) * b.inner;
-                    const double qv = deq[i], fv = ref[i];
-                    const double d = qv - fv;
-                    sd[c] += d;
-                    sd2[c] += d * d;
-                    const double ad = d < 0 ? -d : d;
-                    mx[c] = mx[c] < ad ? ad : mx[c];
-                    sf2[c] += fv * fv;
-                    sq2[c] += qv * qv;
-                    sqf[c] += qv * fv;
-                    if constexpr (kQuantized) {
-                        const double lsb = d * inv[c];
-                        sl2[c] += lsb * lsb;
-                        oor[c] += (fv < lo[c]) | (fv > hi[c]);
-                        if constexpr (kRaw) {
-                            const auto r = static_cast<int64_t>(raw[i]);
-                            sat[c] += (r == range.min) | (r == range.max);
-                        }
-                    }
-                    fmn[c] = fv < fmn[c] ? fv : fmn[c];
-                    fmx[c] = fv > fmx[c] ? fv : fmx[c];
-                }
-            }
-        }
+    Inputs<Raw> in;
+    in.deq = deq;
+    in.raw = raw;
+    in.ref = ref;
+    in.scale = scale.data();
+    in.zp = zp.data();
+    in.inv_scale = inv_scale.data();
+    in.lo = rmin.data();
+    in.hi = rmax.data();
+    in.qmin = range.min;
+    in.qmax = range.max;
+    auto run = [&](int pass) {
+        if constexpr (kFromRaw)
+            passes<Raw, true, true, true>(in, b, cs, pass);
+        else if (quantized && raw)
+            passes<Raw, true, true, false>(in, b, cs, pass);
+        else if (quantized)
+            passes<Raw, true, false, false>(in, b, cs, pass);
+        else
+            passes<Raw, false, false, false>(in, b, cs, pass);
     };
-    if (quantized && raw)
-        pass1(std::true_type{}, std::true_type{});
-    else if (quantized)
-        pass1(std::true_type{}, std::false_type{});
-    else
-        pass1(std::false_type{}, std::false_type{});
+    run(1);
     if (!quantized)
         for (size_t c = 0; c < nc; ++c) cs.sum_lsb2[c] = kNaN;
     const double per_channel = static_cast<double>(b.outer * b.inner);
     std::vector<double> mean(nc, 0.0);
     for (size_t c = 0; c < nc; ++c) mean[c] = used ? cs.sum_d[c] / per_channel : 0.0;
-    // Second pass: squared deviations from each channel's own mean (two-pass variance).
-    for (int64_t o = 0; o < b.outer; ++o) {
-        for (int64_t k = 0; k < b.inner; ++k) {
-            const int64_t base = o * b.channels * b.inner + k;
-            for (size_t c = 0; c < nc; ++c) {
-                const int64_t i = base + static_cast<int64_t>(c) * b.inner;
-                const double d =
-                    static_cast<double>(deq[i]) - static_cast<double>(ref[i]) - mean[c];
-                cs.m2[c] += d * d;
-            }
-        }
-    }
+    in.mean = mean.data();
+    run(2);
     for (size_t c = 0; c < nc; ++c) {
         auto& a = out.channels[c];
         a.n = used ? b.outer * b.inner : 0;
@@ -277,8 +509,8 @@ TensorAccumulator accumulate(const float* deq, const float* ref, const Raw* raw,
         a.sum_q2 = cs.sum_q2[c];
         a.sum_qf = cs.sum_qf[c];
         a.sum_lsb2 = cs.sum_lsb2[c];
-        a.saturated = cs.saturated[c];
-        a.out_of_range = cs.out_of_range[c];
+        a.saturated = static_cast<int64_t>(cs.saturated[c]);
+        a.out_of_range = static_cast<int64_t>(cs.out_of_range[c]);
         a.f_min = cs.f_min[c];
         a.f_max = cs.f_max[c];
         a.has_int = quantized;
@@ -326,20 +558,43 @@ Result<TensorAccumulator> compareTensor(const TensorValue& quant, const model::Q
     const bool is_int = model::isQuantizable(quant.dtype()) && q.isQuantized();
     const model::Quantization none;
     const model::Quantization& used_q = is_int ? q : none;
-    auto deq = dequantizeValue(quant, used_q);
-    if (!deq) return std::unexpected(deq.error());
     const int64_t n = quant.numElements();
     const Blocks b = blocksFor(quant.shape(), channelAxis(quant.shape(), used_q), n);
     const auto range = intRange(quant.dtype());
-    const float* d = deq->data<float>().data();
     const float* f = reference.data<float>().data();
-    switch (is_int ? quant.dtype() : DType::Float32) {
-        case DType::Int8:
-            return accumulate(d, f, quant.data<int8_t>().data(), n, b, used_q, range);
-        case DType::UInt8:
-            return accumulate(d, f, quant.data<uint8_t>().data(), n, b, used_q, range);
-        case DType::Int16:
-            return accumulate(d, f, quant.data<int16_t>().data(), n, b, used_q, range);
+    // 8- and 16-bit tensors (every activation of an int8 or int16x8 model) are dequantized on
+    // the fly. The parameters must be those dequantizeValue accepts (its checkChannels); zero
+    // points beyond int32 would not stay exact in the double difference, so they too take the
+    // general path.
+    const auto t = quant.dtype();
+    bool fused = is_int && (t == DType::Int8 || t == DType::UInt8 || t == DType::Int16) &&
+                 !q.hasCustomDetails;
+    if (fused && q.isPerChannel()) {
+        const auto axis = q.quantized_dimension;
+        fused = axis >= 0 && static_cast<size_t>(axis) < quant.shape().size() &&
+                static_cast<size_t>(quant.shape()[static_cast<size_t>(axis)]) == q.scales.size();
+    }
+    for (int64_t z : q.zero_points) fused = fused && z >= INT32_MIN && z <= INT32_MAX;
+    if (fused) {
+        switch (t) {
+            case DType::Int8:
+                return accumulate<true>(static_cast<const float*>(nullptr), f,
+                                        quant.data<int8_t>().data(), n, b, used_q, range);
+            case DType::UInt8:
+                return accumulate<true>(static_cast<const float*>(nullptr), f,
+                                        quant.data<uint8_t>().data(), n, b, used_q, range);
+            default:
+                return accumulate<true>(static_cast<const float*>(nullptr), f,
+                                        quant.data<int16_t>().data(), n, b, used_q, range);
+        }
+    }
+    if (!is_int && t == DType::Float32)
+        return accumulate(quant.data<float>().data(), f, static_cast<const int8_t*>(nullptr), n, b,
+                          used_q, range);
+    auto deq = dequantizeValue(quant, used_q);
+    if (!deq) return std::unexpected(deq.error());
+    const float* d = deq->data<float>().data();
+    switch (is_int ? t : DType::Float32) {
         case DType::Int32:
             return accumulate(d, f, quant.data<int32_t>().data(), n, b, used_q, range);
         case DType::Int64:

@@ -1,6 +1,5 @@
 #include "engine/kernels/conv.h"
 
-#include <Eigen/Core>
 #include "model/str_format.h"
 
 #include "engine/kernels/gemm.h"
@@ -148,53 +147,52 @@ template void convFastPacked<uint8_t>(const ConvParams&, const Shape4&, const ui
                                       const Shape4&, const PackedWeightsS16&, const int32_t*,
                                       const Shape4&, uint8_t*, ConvFastScratch&);
 
-// Float fast path: im2col, then one Eigen GEMM per chunk of output rows.
+// Float fast path: im2col (skipped for 1x1 stride-1 convolutions, whose input rows already are
+// the GEMM's rows), then the packed float GEMM per chunk of output rows with bias and activation
+// fused into its store. One group only (the callers check in_s.c == f_s.c).
 void convFastFloat(const ConvParams& p, const Shape4& in_s, const float* in, const Shape4& f_s,
-                   const float* filter, const float* bias, const Shape4& out_s, float* out,
+                   const PackedWeightsF32& w, const float* bias, const Shape4& out_s, float* out,
                    std::vector<float>& scratch) {
-    using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
     const int32_t k = f_s.h * f_s.w * f_s.c;
     const int64_t rows_total = int64_t{out_s.n} * out_s.h * out_s.w;
-    Eigen::Map<const RowMat> wm(filter, out_s.c, k);
     const bool pointwise = f_s.h == 1 && f_s.w == 1 && p.stride_height == 1 &&
                            p.stride_width == 1 && p.padding_height == 0 && p.padding_width == 0;
-    constexpr int32_t kChunk = 256;
+    if (pointwise) {
+        gemmF32(in, static_cast<int32_t>(rows_total), in_s.c, w, bias, p.float_activation_min,
+                p.float_activation_max, out, out_s.c);
+        return;
+    }
+    constexpr int32_t kChunk = 96;
     scratch.resize(static_cast<size_t>(kChunk) * k);
     for (int64_t r0 = 0; r0 < rows_total; r0 += kChunk) {
         const auto rows = static_cast<int32_t>(std::min<int64_t>(kChunk, rows_total - r0));
-        const float* a = nullptr;
-        if (pointwise) {
-            a = in + r0 * in_s.c;
-        } else {
-            for (int32_t r = 0; r < rows; ++r) {
-                const int64_t row = r0 + r;
-                const int32_t ox = static_cast<int32_t>(row % out_s.w);
-                const int32_t oy = static_cast<int32_t>((row / out_s.w) % out_s.h);
-                const int32_t b = static_cast<int32_t>(row / (int64_t{out_s.w} * out_s.h));
-                float* dst = scratch.data() + int64_t{r} * k;
-                for (int32_t fy = 0; fy < f_s.h; ++fy) {
-                    const int32_t iy =
-                        oy * p.stride_height - p.padding_height + p.dilation_height_factor * fy;
-                    for (int32_t fx = 0; fx < f_s.w; ++fx) {
-                        const int32_t ix =
-                            ox * p.stride_width - p.padding_width + p.dilation_width_factor * fx;
-                        if (iy < 0 || iy >= in_s.h || ix < 0 || ix >= in_s.w)
-                            std::fill(dst, dst + in_s.c, 0.0f);
-                        else
-                            std::copy_n(in + in_s.offset(b, iy, ix, 0), in_s.c, dst);
-                        dst += in_s.c;
-                    }
+        int32_t ox = static_cast<int32_t>(r0 % out_s.w);
+        int32_t oy = static_cast<int32_t>((r0 / out_s.w) % out_s.h);
+        int32_t b = static_cast<int32_t>(r0 / (int64_t{out_s.w} * out_s.h));
+        for (int32_t r = 0; r < rows; ++r) {
+            float* dst = scratch.data() + int64_t{r} * k;
+            for (int32_t fy = 0; fy < f_s.h; ++fy) {
+                const int32_t iy =
+                    oy * p.stride_height - p.padding_height + p.dilation_height_factor * fy;
+                for (int32_t fx = 0; fx < f_s.w; ++fx) {
+                    const int32_t ix =
+                        ox * p.stride_width - p.padding_width + p.dilation_width_factor * fx;
+                    // A tap outside the image is a zero row: the reference skips it, and
+                    // adding 0 * w leaves the sum unchanged.
+                    if (iy < 0 || iy >= in_s.h || ix < 0 || ix >= in_s.w)
+                        std::fill(dst, dst + in_s.c, 0.0f);
+                    else
+                        std::copy_n(in + in_s.offset(b, iy, ix, 0), in_s.c, dst);
+                    dst += in_s.c;
                 }
             }
-            a = scratch.data();
+            if (++ox == out_s.w) {
+                ox = 0;
+                if (++oy == out_s.h) oy = 0, ++b;
+            }
         }
-        Eigen::Map<const RowMat> am(a, rows, k);
-        Eigen::Map<RowMat> om(out + r0 * out_s.c, rows, out_s.c);
-        om.noalias() = am * wm.transpose();
-        const FloatRange range{p.float_activation_min, p.float_activation_max};
-        for (int32_t r = 0; r < rows; ++r)
-            for (int32_t c = 0; c < out_s.c; ++c)
-                om(r, c) = clampF(om(r, c) + (bias ? bias[c] : 0.0f), range);
+        gemmF32(scratch.data(), rows, k, w, bias, p.float_activation_min, p.float_activation_max,
+                out + r0 * out_s.c, out_s.c);
     }
 }
 
@@ -270,7 +268,8 @@ void convFast(const ConvParams& p, const Shape4& in_s, const float* in, const Sh
               const float* filter, const float* bias, const Shape4& out_s, float* out) {
     if (in_s.c != f_s.c) return convReference(p, in_s, in, f_s, filter, bias, out_s, out);
     std::vector<float> scratch;
-    convFastFloat(p, in_s, in, f_s, filter, bias, out_s, out, scratch);
+    convFastFloat(p, in_s, in, f_s, packWeightsF32(filter, f_s.n, f_s.h * f_s.w * f_s.c), bias,
+                  out_s, out, scratch);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -361,7 +360,15 @@ public:
         }
 
         m_fast = !ctx.plain() && m_type != DType::Int16;
-        if (m_fast && m_type != DType::Float32) {
+        if (m_fast && m_type == DType::Float32) {
+            // The float GEMM covers one group; grouped float convolutions run the reference.
+            m_fast = m_in_s.c == m_f_s.c;
+            if (m_fast && filter->isConstant()) {
+                m_packed_f32 = packWeightsF32(in<float>(*filter->constant), m_f_s.n,
+                                              m_f_s.h * m_f_s.w * m_f_s.c);
+                m_packed_valid = true;
+            }
+        } else if (m_fast) {
             m_fast = fastEligible(m_in_s, m_f_s);
             if (m_fast && filter->isConstant()) {
                 const int32_t k = m_f_s.h * m_f_s.w * m_f_s.c;
@@ -386,10 +393,13 @@ public:
         switch (m_type) {
             case DType::Float32: {
                 const float* b = bias ? in<float>(*bias) : nullptr;
-                if (m_fast)
-                    convFastFloat(p, m_in_s, in<float>(input), m_f_s, in<float>(filter), b, m_out_s,
+                if (m_fast) {
+                    if (!m_packed_valid)
+                        m_packed_f32 =
+                            packWeightsF32(in<float>(filter), m_f_s.n, m_f_s.h * m_f_s.w * m_f_s.c);
+                    convFastFloat(p, m_in_s, in<float>(input), m_f_s, m_packed_f32, b, m_out_s,
                                   out<float>(output), m_float_scratch);
-                else
+                } else
                     convReference(p, m_in_s, in<float>(input), m_f_s, in<float>(filter), b, m_out_s,
                                   out<float>(output));
                 break;
@@ -438,6 +448,7 @@ private:
     bool m_fast = false;
     bool m_packed_valid = false;
     PackedWeightsS16 m_packed;
+    PackedWeightsF32 m_packed_f32;
     ConvFastScratch m_scratch;
     std::vector<float> m_float_scratch;
 };

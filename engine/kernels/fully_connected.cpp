@@ -1,10 +1,9 @@
 // FULLY_CONNECTED: reference loops after TFLM's
 // tensorflow/lite/kernels/internal/reference/integer_ops/fully_connected.h (int8, int16x8),
-// reference/fully_connected.h (uint8, float), and a fast path on the shared int16 GEMM /
-// Eigen with the same results for integer types.
+// reference/fully_connected.h (uint8, float), and fast paths on the shared GEMMs (gemm.h): int16
+// with the same results for integer types, float within summation rounding.
 #include "engine/kernels/fully_connected.h"
 
-#include <Eigen/Core>
 #include "model/str_format.h"
 
 #include "engine/kernels/gemm.h"
@@ -111,17 +110,10 @@ void fcFastPacked(const FullyConnectedParams& p, int32_t batches, int32_t depth,
     });
 }
 
-void fcFastFloat(const FullyConnectedParams& p, int32_t batches, int32_t depth, int32_t units,
-                 const float* in, const float* filter, const float* bias, float* out) {
-    using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-    Eigen::Map<const RowMat> x(in, batches, depth);
-    Eigen::Map<const RowMat> w(filter, units, depth);
-    Eigen::Map<RowMat> o(out, batches, units);
-    o.noalias() = x * w.transpose();
-    const FloatRange range{p.float_activation_min, p.float_activation_max};
-    for (int32_t b = 0; b < batches; ++b)
-        for (int32_t u = 0; u < units; ++u)
-            o(b, u) = clampF(o(b, u) + (bias ? bias[u] : 0.0f), range);
+// Float: the packed float GEMM (gemm.h) with bias and activation fused into its store.
+void fcFastFloat(const FullyConnectedParams& p, int32_t batches, int32_t units, const float* in,
+                 const PackedWeightsF32& w, const float* bias, float* out) {
+    gemmF32(in, batches, w.k, w, bias, p.float_activation_min, p.float_activation_max, out, units);
 }
 
 }  // namespace
@@ -145,7 +137,7 @@ void fullyConnectedFast(const FullyConnectedParams& p, int32_t batches, int32_t 
 void fullyConnectedFast(const FullyConnectedParams& p, int32_t batches, int32_t depth,
                         int32_t units, const float* in, const float* filter, const float* bias,
                         float* out) {
-    fcFastFloat(p, batches, depth, units, in, filter, bias, out);
+    fcFastFloat(p, batches, units, in, packWeightsF32(filter, units, depth), bias, out);
 }
 
 namespace {
@@ -228,6 +220,10 @@ public:
             return ctx.fail(strFormat("input type {} is not supported", model::dtypeName(m_type)));
         }
         m_fast = !ctx.plain() && m_type != DType::Int16 && m_depth < 33000;
+        if (m_fast && m_type == DType::Float32 && filter->isConstant()) {
+            m_packed_f32 = packWeightsF32(in<float>(*filter->constant), m_units, m_depth);
+            m_packed_valid = true;
+        }
         if (m_fast && (m_type == DType::Int8 || m_type == DType::UInt8) && filter->isConstant()) {
             if (m_type == DType::Int8)
                 m_packed = packWeightsS16(in<int8_t>(*filter->constant), m_units, m_depth,
@@ -249,10 +245,12 @@ public:
         switch (m_type) {
             case DType::Float32: {
                 const float* b = bias ? in<float>(*bias) : nullptr;
-                if (m_fast)
-                    fcFastFloat(p, m_batches, m_depth, m_units, in<float>(input), in<float>(filter),
-                                b, out<float>(output));
-                else
+                if (m_fast) {
+                    if (!m_packed_valid)
+                        m_packed_f32 = packWeightsF32(in<float>(filter), m_units, m_depth);
+                    fcFastFloat(p, m_batches, m_units, in<float>(input), m_packed_f32, b,
+                                out<float>(output));
+                } else
                     fullyConnectedReference(p, m_batches, m_depth, m_units, in<float>(input),
                                             in<float>(filter), b, out<float>(output));
                 break;
@@ -294,6 +292,7 @@ private:
     DType m_type = DType::Float32;
     bool m_fast = false, m_packed_valid = false;
     PackedWeightsS16 m_packed;
+    PackedWeightsF32 m_packed_f32;
     std::vector<int16_t> m_a;
     std::vector<int32_t> m_c;
 };

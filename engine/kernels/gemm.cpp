@@ -2,6 +2,7 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace qs::engine::kernels {
@@ -112,6 +113,112 @@ __attribute__((target("avx2"))) void gemmAvx2(const int16_t* a, int32_t m, int32
 }
 
 const bool kHasAvx2 = __builtin_cpu_supports("avx2");
+const bool kHasAvx2Fma = kHasAvx2 && __builtin_cpu_supports("fma");
+
+// ---- float ----
+
+// The epilogue shared by both float kernels: bias (or + 0.0f, as the reference adds), then
+// clampF's std::min(std::max(v, lo), hi).
+inline float biasClamp(float v, float b, float lo, float hi) {
+    v += b;
+    const float t = v < lo ? lo : v;
+    return hi < t ? hi : t;
+}
+
+// Portable version: 16 channels per step, one accumulator per output, depth in order.
+void gemmF32Scalar(const float* a, int32_t m, int32_t lda, const PackedWeightsF32& w,
+                   const float* bias, float lo, float hi, float* c, int32_t ldc) {
+    for (int32_t r = 0; r < m; ++r) {
+        const float* ar = a + int64_t{r} * lda;
+        for (int32_t b = 0; b < w.n_blocks; ++b) {
+            const float* block = w.data.data() + static_cast<size_t>(b) * w.k * 16;
+            float acc[16] = {};
+            for (int32_t d = 0; d < w.k; ++d) {
+                const float x = ar[d];
+                const float* wb = block + int64_t{d} * 16;
+                for (int j = 0; j < 16; ++j) acc[j] += x * wb[j];
+            }
+            const int32_t cols = std::min(16, w.n - b * 16);
+            float* cr = c + int64_t{r} * ldc + b * 16;
+            for (int32_t j = 0; j < cols; ++j)
+                cr[j] = biasClamp(acc[j], bias ? bias[b * 16 + j] : 0.0f, lo, hi);
+        }
+    }
+}
+
+// Stores one row of 16 accumulators (two ymm) with the epilogue; a partial last block goes
+// through a buffer.
+__attribute__((target("avx2,fma"))) inline void storeRowF32(__m256 v0, __m256 v1, const float* bias,
+                                                            __m256 lo, __m256 hi, float* dst,
+                                                            int32_t cols) {
+    const __m256 b0 = bias && cols == 16 ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
+    const __m256 b1 = bias && cols == 16 ? _mm256_loadu_ps(bias + 8) : _mm256_setzero_ps();
+    if (cols == 16) {
+        // max(v, lo) then min(., hi) with the operands ordered as clampF's std::max/std::min
+        // (vmaxps returns the second operand when either is NaN, as v < lo ? lo : v does).
+        v0 = _mm256_add_ps(v0, b0);
+        v1 = _mm256_add_ps(v1, b1);
+        v0 = _mm256_min_ps(hi, _mm256_max_ps(lo, v0));
+        v1 = _mm256_min_ps(hi, _mm256_max_ps(lo, v1));
+        _mm256_storeu_ps(dst, v0);
+        _mm256_storeu_ps(dst + 8, v1);
+        return;
+    }
+    alignas(32) float tmp[16];
+    _mm256_store_ps(tmp, v0);
+    _mm256_store_ps(tmp + 8, v1);
+    float l, h;
+    _mm_store_ss(&l, _mm256_castps256_ps128(lo));
+    _mm_store_ss(&h, _mm256_castps256_ps128(hi));
+    for (int32_t j = 0; j < cols; ++j) dst[j] = biasClamp(tmp[j], bias ? bias[j] : 0.0f, l, h);
+}
+
+// AVX2 + FMA: a 6-row x 16-channel tile (12 accumulators, 2 weight registers, 1 broadcast).
+// Rows are taken in chunks whose A rows stay in L2 while every weight block passes over them.
+__attribute__((target("avx2,fma"))) void gemmF32Avx2(const float* a, int32_t m, int32_t lda,
+                                                     const PackedWeightsF32& w, const float* bias,
+                                                     float lo_s, float hi_s, float* c,
+                                                     int32_t ldc) {
+    const int32_t k = w.k;
+    const __m256 lo = _mm256_set1_ps(lo_s), hi = _mm256_set1_ps(hi_s);
+    const int32_t chunk = std::max<int32_t>(6, (96 * 1024 / std::max(1, k * 4)) / 6 * 6);
+    for (int32_t r0 = 0; r0 < m; r0 += chunk) {
+        const int32_t r_end = std::min(m, r0 + chunk);
+        for (int32_t b = 0; b < w.n_blocks; ++b) {
+            const float* block = w.data.data() + static_cast<size_t>(b) * k * 16;
+            const int32_t cols = std::min(16, w.n - b * 16);
+            const float* bb = bias ? bias + b * 16 : nullptr;
+            int32_t r = r0;
+            for (; r + 6 <= r_end; r += 6) {
+                const float* ar = a + int64_t{r} * lda;
+                __m256 acc0[6], acc1[6];
+                for (int i = 0; i < 6; ++i) acc0[i] = acc1[i] = _mm256_setzero_ps();
+                for (int32_t d = 0; d < k; ++d) {
+                    const __m256 w0 = _mm256_loadu_ps(block + int64_t{d} * 16);
+                    const __m256 w1 = _mm256_loadu_ps(block + int64_t{d} * 16 + 8);
+                    for (int i = 0; i < 6; ++i) {
+                        const __m256 x = _mm256_broadcast_ss(ar + int64_t{i} * lda + d);
+                        acc0[i] = _mm256_fmadd_ps(x, w0, acc0[i]);
+                        acc1[i] = _mm256_fmadd_ps(x, w1, acc1[i]);
+                    }
+                }
+                for (int i = 0; i < 6; ++i)
+                    storeRowF32(acc0[i], acc1[i], bb, lo, hi, c + int64_t{r + i} * ldc + b * 16,
+                                cols);
+            }
+            for (; r < r_end; ++r) {
+                const float* ar = a + int64_t{r} * lda;
+                __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+                for (int32_t d = 0; d < k; ++d) {
+                    const __m256 x = _mm256_broadcast_ss(ar + d);
+                    acc0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(block + int64_t{d} * 16), acc0);
+                    acc1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(block + int64_t{d} * 16 + 8), acc1);
+                }
+                storeRowF32(acc0, acc1, bb, lo, hi, c + int64_t{r} * ldc + b * 16, cols);
+            }
+        }
+    }
+}
 
 }  // namespace
 
@@ -132,6 +239,32 @@ void gemmS16(const int16_t* a, int32_t m, int32_t lda, const PackedWeightsS16& w
 
 bool gemmUsesAvx2() {
     return kHasAvx2;
+}
+
+PackedWeightsF32 packWeightsF32(const float* rows, int32_t n, int32_t k) {
+    PackedWeightsF32 p;
+    p.n = n;
+    p.k = k;
+    p.n_blocks = (n + 15) / 16;
+    p.data.assign(static_cast<size_t>(p.n_blocks) * k * 16, 0.0f);
+    for (int32_t ch = 0; ch < n; ++ch) {
+        float* dst = p.data.data() + static_cast<size_t>(ch / 16) * k * 16 + ch % 16;
+        const float* src = rows + int64_t{ch} * k;
+        for (int32_t d = 0; d < k; ++d) dst[int64_t{d} * 16] = src[d];
+    }
+    return p;
+}
+
+void gemmF32(const float* a, int32_t m, int32_t lda, const PackedWeightsF32& w, const float* bias,
+             float lo, float hi, float* c, int32_t ldc) {
+    if (kHasAvx2Fma)
+        gemmF32Avx2(a, m, lda, w, bias, lo, hi, c, ldc);
+    else
+        gemmF32Scalar(a, m, lda, w, bias, lo, hi, c, ldc);
+}
+
+bool gemmF32UsesAvx2Fma() {
+    return kHasAvx2Fma;
 }
 
 }  // namespace qs::engine::kernels

@@ -31,4 +31,25 @@ void gemmS16(const int16_t* a, int32_t m, int32_t lda, const PackedWeightsS16& w
 // True when the AVX2 microkernel is in use (for benchmarks and reports).
 bool gemmUsesAvx2();
 
+// Float GEMM for the fast float CONV_2D / FULLY_CONNECTED paths. Weights (n rows of k values,
+// TFLite's OHWI / [units, depth] layout) are packed in blocks of 16 output channels: for each
+// depth position, the 16 channels' values (zero past n).
+struct PackedWeightsF32 {
+    int32_t n = 0;
+    int32_t k = 0;
+    int32_t n_blocks = 0;  // ceil(n / 16)
+    std::vector<float> data;
+};
+PackedWeightsF32 packWeightsF32(const float* rows, int32_t n, int32_t k);
+
+// C[r * ldc + j] = clamp(sum_d A[r * lda + d] * W[j][d] + bias[j], lo, hi) for r < m, j < n
+// (bias may be null: + 0.0f, as the reference loops add). Each output is one accumulator summed
+// in depth order, as the reference loops do; with FMA each step rounds once instead of twice,
+// so results differ from the reference by float rounding only.
+void gemmF32(const float* a, int32_t m, int32_t lda, const PackedWeightsF32& w, const float* bias,
+             float lo, float hi, float* c, int32_t ldc);
+
+// True when the AVX2+FMA float microkernel is in use.
+bool gemmF32UsesAvx2Fma();
+
 }  // namespace qs::engine::kernels

@@ -179,8 +179,9 @@ TEST(FastPath, FullyConnectedUInt8MatchesReference) {
     checkFullyConnected<uint8_t>(40, 6);
 }
 
-// Float: the GEMM sums in blocks, so results may differ from the sequential loop by a few
-// ulps of the largest partial sum; |x|, |w| <= 1 and depth <= 19 * 16 keep it below 1e-5.
+// Float: the GEMM may fuse each multiply-add (one rounding instead of two), so results may
+// differ from the sequential loop by a few ulps of the largest partial sum; |x|, |w| <= 1 and
+// depth <= 19 * 16 keep it below 1e-5. Depthwise keeps the reference's operations exactly.
 TEST(FastPath, FloatKernelsMatchReferenceWithinRounding) {
     std::mt19937 rng(7);
     auto maxDiff = [](const std::vector<float>& a, const std::vector<float>& b) {
@@ -211,6 +212,75 @@ TEST(FastPath, FloatKernelsMatchReferenceWithinRounding) {
         depthwiseReference(p, d.in_s, din.data(), d.f_s, df.data(), nullptr, d.out_s, dref.data());
         depthwiseFast(p, d.in_s, din.data(), d.f_s, df.data(), nullptr, d.out_s, dfast.data());
         EXPECT_EQ(dref, dfast) << "depthwise keeps the summation order, iteration " << it;
+    }
+}
+
+// The float GEMM (gemm.h, behind float CONV_2D and FULLY_CONNECTED) against the plain loops on
+// shapes that exercise its edges: output channels not a multiple of its 16-wide blocks, rows
+// not a multiple of its 6-row tile, depths up to 1300, 1x1 stride-1 convolutions (no im2col),
+// fused RELU6, no bias. Both sum each output in depth order, but the fast path may fuse the
+// multiply-add (one rounding instead of two), so the two may differ by float rounding only:
+// each is within k * 2^-24 * sum|x * w| of the exact sum (the standard bound for any summation
+// of k products), hence within twice that of each other.
+TEST(FastPath, FloatGemmMatchesReferenceWithinRoundingBound) {
+    std::mt19937 rng(11);
+    auto check = [](const std::vector<float>& ref, const std::vector<float>& fast,
+                    const std::vector<double>& bound, const char* what, int it) {
+        ASSERT_EQ(ref.size(), fast.size());
+        for (size_t i = 0; i < ref.size(); ++i)
+            ASSERT_LE(std::fabs(double{ref[i]} - fast[i]), bound[i])
+                << what << " iteration " << it << " element " << i;
+    };
+    constexpr double kU = 1.0 / (1 << 24);
+    for (int it = 0; it < 25; ++it) {
+        // FULLY_CONNECTED: [batches, depth] x [units, depth]^T.
+        const int batches = rnd(rng, 1, 13), depth = rnd(rng, 1, 1300), units = rnd(rng, 1, 70);
+        FullyConnectedParams p;
+        const bool relu6 = rnd(rng, 0, 1);
+        p.float_activation_min = relu6 ? 0.0f : -std::numeric_limits<float>::infinity();
+        p.float_activation_max = relu6 ? 6.0f : std::numeric_limits<float>::infinity();
+        auto in = randomVec<float>(rng, static_cast<size_t>(batches) * depth);
+        auto w = randomVec<float>(rng, static_cast<size_t>(units) * depth);
+        auto bias = randomVec<float>(rng, static_cast<size_t>(units));
+        const float* bp = rnd(rng, 0, 3) ? bias.data() : nullptr;
+        std::vector<float> ref(static_cast<size_t>(batches) * units), fast(ref.size());
+        std::vector<double> bound(ref.size());
+        for (int b = 0; b < batches; ++b)
+            for (int u = 0; u < units; ++u) {
+                double s = 0;
+                for (int d = 0; d < depth; ++d)
+                    s += std::fabs(double{in[size_t(b * depth + d)]} * w[size_t(u * depth + d)]);
+                // + 1 ulp-sized slack for the bias add, which both round once.
+                bound[size_t(b * units + u)] = 2 * (depth + 1) * kU * (s + 1.0);
+            }
+        fullyConnectedReference(p, batches, depth, units, in.data(), w.data(), bp, ref.data());
+        fullyConnectedFast(p, batches, depth, units, in.data(), w.data(), bp, fast.data());
+        check(ref, fast, bound, "fully connected", it);
+
+        // 1x1 stride-1 CONV_2D (the GEMM straight on the input rows) with many channels.
+        ConvCase c;
+        c.in_s = {1, rnd(rng, 1, 9), rnd(rng, 1, 9), rnd(rng, 1, 200)};
+        const int oc = rnd(rng, 1, 90);
+        c.f_s = {oc, 1, 1, c.in_s.c};
+        c.out_s = {1, c.in_s.h, c.in_s.w, oc};
+        c.p.float_activation_min = p.float_activation_min;
+        c.p.float_activation_max = p.float_activation_max;
+        auto cin = randomVec<float>(rng, static_cast<size_t>(c.in_s.size()));
+        auto cf = randomVec<float>(rng, static_cast<size_t>(c.f_s.size()));
+        auto cb = randomVec<float>(rng, static_cast<size_t>(oc));
+        std::vector<float> cref(static_cast<size_t>(c.out_s.size())), cfast(cref.size());
+        std::vector<double> cbound(cref.size());
+        for (int px = 0; px < c.in_s.h * c.in_s.w; ++px)
+            for (int o = 0; o < oc; ++o) {
+                double s = 0;
+                for (int d = 0; d < c.in_s.c; ++d)
+                    s += std::fabs(double{cin[size_t(px * c.in_s.c + d)]} *
+                                   cf[size_t(o * c.in_s.c + d)]);
+                cbound[size_t(px * oc + o)] = 2 * (c.in_s.c + 1) * kU * (s + 1.0);
+            }
+        convReference(c.p, c.in_s, cin.data(), c.f_s, cf.data(), cb.data(), c.out_s, cref.data());
+        convFast(c.p, c.in_s, cin.data(), c.f_s, cf.data(), cb.data(), c.out_s, cfast.data());
+        check(cref, cfast, cbound, "pointwise conv", it);
     }
 }
 
