@@ -113,7 +113,8 @@ __attribute__((target("avx2"))) void gemmAvx2(const int16_t* a, int32_t m, int32
 }
 
 const bool kHasAvx2 = __builtin_cpu_supports("avx2");
-const bool kHasAvx2Fma = kHasAvx2 && __builtin_cpu_supports("fma");
+// The float kernel needs AVX2 only; it must not use FMA (see gemmF32Avx2).
+const bool kHasAvx2Fma = kHasAvx2;
 
 // ---- float ----
 
@@ -148,9 +149,9 @@ void gemmF32Scalar(const float* a, int32_t m, int32_t lda, const PackedWeightsF3
 
 // Stores one row of 16 accumulators (two ymm) with the epilogue; a partial last block goes
 // through a buffer.
-__attribute__((target("avx2,fma"))) inline void storeRowF32(__m256 v0, __m256 v1, const float* bias,
-                                                            __m256 lo, __m256 hi, float* dst,
-                                                            int32_t cols) {
+__attribute__((target("avx2"))) inline void storeRowF32(__m256 v0, __m256 v1, const float* bias,
+                                                        __m256 lo, __m256 hi, float* dst,
+                                                        int32_t cols) {
     const __m256 b0 = bias && cols == 16 ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
     const __m256 b1 = bias && cols == 16 ? _mm256_loadu_ps(bias + 8) : _mm256_setzero_ps();
     if (cols == 16) {
@@ -173,12 +174,18 @@ __attribute__((target("avx2,fma"))) inline void storeRowF32(__m256 v0, __m256 v1
     for (int32_t j = 0; j < cols; ++j) dst[j] = biasClamp(tmp[j], bias ? bias[j] : 0.0f, l, h);
 }
 
-// AVX2 + FMA: a 6-row x 16-channel tile (12 accumulators, 2 weight registers, 1 broadcast).
+// AVX2: a 6-row x 16-channel tile (12 accumulators, 2 weight registers, 1 broadcast).
+// Multiply and add stay separate instructions: the function is compiled for AVX2 without FMA,
+// so the compiler cannot contract them either (g++ contracts by default in C++). Every output
+// then sums its products
+// in depth order with the same roundings as the plain reference loop, so the fast path is
+// bit-identical to it. A fused multiply-add changes the last bits, and hybrid ops downstream
+// quantize those floats again: on mobilenet_v2_035_96_embedder_dynamic_range one element of
+// op 17's input then lands on the other side of a rounding boundary (litert golden data).
 // Rows are taken in chunks whose A rows stay in L2 while every weight block passes over them.
-__attribute__((target("avx2,fma"))) void gemmF32Avx2(const float* a, int32_t m, int32_t lda,
-                                                     const PackedWeightsF32& w, const float* bias,
-                                                     float lo_s, float hi_s, float* c,
-                                                     int32_t ldc) {
+__attribute__((target("avx2"))) void gemmF32Avx2(const float* a, int32_t m, int32_t lda,
+                                                 const PackedWeightsF32& w, const float* bias,
+                                                 float lo_s, float hi_s, float* c, int32_t ldc) {
     const int32_t k = w.k;
     const __m256 lo = _mm256_set1_ps(lo_s), hi = _mm256_set1_ps(hi_s);
     const int32_t chunk = std::max<int32_t>(6, (96 * 1024 / std::max(1, k * 4)) / 6 * 6);
@@ -198,8 +205,8 @@ __attribute__((target("avx2,fma"))) void gemmF32Avx2(const float* a, int32_t m, 
                     const __m256 w1 = _mm256_loadu_ps(block + int64_t{d} * 16 + 8);
                     for (int i = 0; i < 6; ++i) {
                         const __m256 x = _mm256_broadcast_ss(ar + int64_t{i} * lda + d);
-                        acc0[i] = _mm256_fmadd_ps(x, w0, acc0[i]);
-                        acc1[i] = _mm256_fmadd_ps(x, w1, acc1[i]);
+                        acc0[i] = _mm256_add_ps(acc0[i], _mm256_mul_ps(x, w0));
+                        acc1[i] = _mm256_add_ps(acc1[i], _mm256_mul_ps(x, w1));
                     }
                 }
                 for (int i = 0; i < 6; ++i)
@@ -211,8 +218,10 @@ __attribute__((target("avx2,fma"))) void gemmF32Avx2(const float* a, int32_t m, 
                 __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
                 for (int32_t d = 0; d < k; ++d) {
                     const __m256 x = _mm256_broadcast_ss(ar + d);
-                    acc0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(block + int64_t{d} * 16), acc0);
-                    acc1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(block + int64_t{d} * 16 + 8), acc1);
+                    acc0 = _mm256_add_ps(
+                        acc0, _mm256_mul_ps(x, _mm256_loadu_ps(block + int64_t{d} * 16)));
+                    acc1 = _mm256_add_ps(
+                        acc1, _mm256_mul_ps(x, _mm256_loadu_ps(block + int64_t{d} * 16 + 8)));
                 }
                 storeRowF32(acc0, acc1, bb, lo, hi, c + int64_t{r} * ldc + b * 16, cols);
             }
