@@ -7,6 +7,13 @@
 #include "engine/analysis/tensor_views.h"
 #include "model/str_format.h"
 
+// The widgets' quantities mirror the engine's, in the same order.
+static_assert(static_cast<int>(qs::widgets::MapQuantity::ErrorLsb) ==
+              static_cast<int>(qs::engine::analysis::Quantity::ErrorLsb));
+static_assert(static_cast<int>(qs::widgets::MapQuantity::Saturation) ==
+              static_cast<int>(qs::engine::analysis::Quantity::Saturation));
+static_assert(qs::widgets::kMapPlanes == qs::engine::analysis::kPlanes);
+
 namespace qs::app {
 
 namespace an = engine::analysis;
@@ -102,9 +109,11 @@ Result<std::shared_ptr<widgets::TensorPlotData>> tensorPlotData(const model::Mod
     const an::GridHistogram g = an::valueHistogram(p);
     const an::Histogram e = an::errorHistogram(p);
     const an::Density2D dens = an::referenceVsDequantized(p);
+    t.inner = l.inner;
+    for (int k = 0; k < widgets::kMapPlanes; ++k)
+        t.planes[static_cast<size_t>(k)] = std::move(p.planes[static_cast<size_t>(k)]);
     for (int k = 0; k < widgets::kMapQuantities; ++k) {
         const auto ku = static_cast<size_t>(k);
-        t.planes[ku] = std::move(p.planes[ku]);
         t.range[ku] = {p.range[ku].min, p.range[ku].max};
         t.channelRange[ku].reserve(p.channel_range[ku].size());
         for (const auto& r : p.channel_range[ku]) t.channelRange[ku].push_back({r.min, r.max});

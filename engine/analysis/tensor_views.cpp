@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <optional>
 #include <type_traits>
@@ -132,19 +133,18 @@ Result<TensorPlanes> tensorPlanes(const TensorValue& quant, const model::Quantiz
     const auto& shape = quant.shape();
     const int axis = channelAxis(shape, used_q);
     p.layout = mapLayout(shape, shape.size() >= 3 ? axis : -1);
-    const auto& l = p.layout;
-    // Tensor order is [outer, channel, inner] around the map axis; a plane index is
-    // c * map + (o * inner + k) because rows x cols walk the other axes in tensor order.
-    int64_t inner = 1, outer = 1;
+    MapLayout& l = p.layout;
+    // Tensor order is [outer, channel, inner] around the map axis.
+    int64_t inner = 1;
     const int64_t mc = l.channel_axis >= 0 ? l.channels : 1;
     if (l.channel_axis >= 0) {
         for (size_t d = static_cast<size_t>(l.channel_axis) + 1; d < shape.size(); ++d)
             inner *= shape[d];
-        outer = mc > 0 ? n / (mc * inner) : 0;
     } else {
-        inner = n;
+        inner = std::max<int64_t>(n, 1);
     }
-    const int64_t map = l.mapSize();
+    const int64_t outer = mc > 0 && inner > 0 ? n / (mc * inner) : 0;
+    l.inner = l.channel_axis >= 0 ? inner : 1;
 
     if (p.quantized) {
         p.scales = q.scales;
@@ -164,7 +164,7 @@ Result<TensorPlanes> tensorPlanes(const TensorValue& quant, const model::Quantiz
     if (p.quantized) p.stored.resize(static_cast<size_t>(n));
 
     // The element's quantization channel (for the LSB error): per-tensor, or along
-    // quantized_dimension, which for maps of rank >= 3 is the map channel.
+    // quantized_dimension.
     const bool per_channel = p.quantized && q.isPerChannel();
     int64_t q_inner = 1, q_channels = 1;
     if (per_channel) {
@@ -172,94 +172,71 @@ Result<TensorPlanes> tensorPlanes(const TensorValue& quant, const model::Quantiz
         for (size_t d = static_cast<size_t>(q.quantized_dimension) + 1; d < shape.size(); ++d)
             q_inner *= shape[d];
     }
-    std::vector<double> inv_scale;
-    for (float s : p.scales) inv_scale.push_back(s != 0 ? 1.0 / s : 0.0);
-    if (inv_scale.empty()) inv_scale.push_back(1.0);
+    std::vector<float> inv_scale;
+    for (float s : p.scales) inv_scale.push_back(s != 0 ? static_cast<float>(1.0 / s) : 0.f);
+    if (inv_scale.empty()) inv_scale.push_back(1.f);
 
     const float* __restrict ref = reference.data<float>().data();
     float* __restrict pr = p.planes[0].data();
     float* __restrict pd = p.planes[1].data();
     float* __restrict pe = p.planes[2].data();
-    float* __restrict pa = p.planes[3].data();
-    float* __restrict pl = p.planes[4].data();
-    float* __restrict ps = p.planes[5].data();
+    float* __restrict pl = p.planes[3].data();
     int32_t* __restrict pq = p.stored.data();
+    std::memcpy(pr, ref, static_cast<size_t>(n) * sizeof(float));
 
-    // Per-tensor 8/16-bit values dequantize through a table of every level: the table holds
-    // exactly what dequantizeValue computes (float_twin.h), one entry per stored integer.
-    std::vector<float> table;
-    const bool use_table = p.quantized && !per_channel && p.qmax - p.qmin <= 65535;
-    std::optional<TensorValue> deq;
-    if (use_table) {
-        TensorValue levels(DType::Int32, {static_cast<int32_t>(p.qmax - p.qmin + 1)});
-        auto* l = levels.data<int32_t>().data();
-        for (int64_t v = p.qmin; v <= p.qmax; ++v) l[v - p.qmin] = static_cast<int32_t>(v);
-        // dequantizeValue reads the dtype's integers; the arithmetic is (q - zp) * scale for
-        // any integer width, so int32 levels give the same floats.
-        auto t = dequantizeValue(levels, used_q);
-        if (!t) return std::unexpected(t.error());
-        table.assign(t->data<float>().begin(), t->data<float>().end());
-    } else {
+    if (!p.quantized) {
         auto t = dequantizeValue(quant, used_q);
         if (!t) return std::unexpected(t.error());
-        deq = std::move(*t);
-    }
-    const float* dq = deq ? deq->data<float>().data() : nullptr;
-    const float* lut = table.data();
-    const auto qmin = p.qmin, qmax = p.qmax;
-    const float inv0 = static_cast<float>(inv_scale[0]);
-    int64_t at_min = 0, at_max = 0;
-
-    auto pass = [&, ref, pr, pd, pe, pa, pl, ps, pq, lut, dq, qmin, qmax, inv0, per_channel,
-                 use_table, q_inner, q_channels, outer, mc, inner, map](const auto* raw) {
-        constexpr bool kInt = !std::is_same_v<std::decay_t<decltype(*raw)>, float>;
-        int64_t n_min = 0, n_max = 0;
-        auto body = [&](int64_t i, int64_t j) {
-            const float f = ref[i];
-            if constexpr (kInt) {
-                const auto s = static_cast<int64_t>(raw[i]);
-                const float d = use_table ? lut[s - qmin] : dq[i];
-                const float e = d - f;
-                const float inv =
-                    per_channel ? static_cast<float>(
-                                      inv_scale[static_cast<size_t>((i / q_inner) % q_channels)])
-                                : inv0;
-                pr[j] = f, pd[j] = d, pe[j] = e, pa[j] = std::fabs(e);
-                pl[j] = e * inv;
-                ps[j] = s == qmin ? -1.f : (s == qmax ? 1.f : 0.f);
-                pq[j] = static_cast<int32_t>(s);
-                n_min += s == qmin;
-                n_max += s == qmax;
+        const float* dq = t->data<float>().data();
+        for (int64_t i = 0; i < n; ++i) {
+            pd[i] = dq[i];
+            pe[i] = dq[i] - ref[i];
+            pl[i] = pe[i];
+        }
+    } else {
+        // Dequantize through a table of every level when the dtype is at most 16 bits and the
+        // parameters are per-tensor: the table holds exactly what dequantizeValue computes
+        // (float_twin.h: (q - zp) times the scale widened to double), one entry per integer.
+        std::vector<float> table;
+        std::optional<TensorValue> deq;
+        const bool use_table = !per_channel && p.qmax - p.qmin <= 65535;
+        if (use_table) {
+            TensorValue levels(DType::Int32, {static_cast<int32_t>(p.qmax - p.qmin + 1)});
+            auto* lv = levels.data<int32_t>().data();
+            for (int64_t v = p.qmin; v <= p.qmax; ++v) lv[v - p.qmin] = static_cast<int32_t>(v);
+            auto t = dequantizeValue(levels, used_q);
+            if (!t) return std::unexpected(t.error());
+            table.assign(t->data<float>().begin(), t->data<float>().end());
+        } else {
+            auto t = dequantizeValue(quant, used_q);
+            if (!t) return std::unexpected(t.error());
+            deq = std::move(*t);
+        }
+        const float* __restrict lut = table.data();
+        const float* __restrict dq = deq ? deq->data<float>().data() : nullptr;
+        const int64_t qmin = p.qmin, qmax = p.qmax;
+        int64_t at_min = 0, at_max = 0;
+        auto pass = [&](const auto* __restrict raw) {
+            for (int64_t i = 0; i < n; ++i) {
+                const auto v = static_cast<int64_t>(raw[i]);
+                pq[i] = static_cast<int32_t>(v);
+                at_min += v == qmin;
+                at_max += v == qmax;
+            }
+            if (use_table) {
+                for (int64_t i = 0; i < n; ++i) pd[i] = lut[pq[i] - qmin];
             } else {
-                const float d = dq[i];
-                const float e = d - f;
-                pr[j] = f, pd[j] = d, pe[j] = e, pa[j] = std::fabs(e);
-                pl[j] = e, ps[j] = 0.f;
+                std::memcpy(pd, dq, static_cast<size_t>(n) * sizeof(float));
+            }
+            for (int64_t i = 0; i < n; ++i) pe[i] = pd[i] - ref[i];
+            if (!per_channel) {
+                const float inv = inv_scale[0];
+                for (int64_t i = 0; i < n; ++i) pl[i] = pe[i] * inv;
+            } else {
+                for (int64_t i = 0; i < n; ++i)
+                    pl[i] = pe[i] * inv_scale[static_cast<size_t>((i / q_inner) % q_channels)];
             }
         };
-        if (inner == 1 && mc > 1) {
-            // Channels last (NHWC): a transpose. Blocks of 16 positions keep each channel's
-            // writes within one cache line per plane.
-            constexpr int64_t kBlock = 16;
-            for (int64_t o0 = 0; o0 < outer; o0 += kBlock) {
-                const int64_t o1 = std::min(outer, o0 + kBlock);
-                for (int64_t c = 0; c < mc; ++c)
-                    for (int64_t o = o0; o < o1; ++o) body(o * mc + c, c * map + o);
-            }
-        } else {
-            for (int64_t o = 0; o < outer; ++o)
-                for (int64_t c = 0; c < mc; ++c) {
-                    const int64_t src0 = (o * mc + c) * inner;
-                    const int64_t dst0 = c * map + o * inner;
-                    for (int64_t k = 0; k < inner; ++k) body(src0 + k, dst0 + k);
-                }
-        }
-        at_min += n_min;
-        at_max += n_max;
-    };
-    if (!p.quantized) {
-        pass(static_cast<const float*>(nullptr));
-    } else {
         switch (quant.dtype()) {
             case DType::Int8:
                 pass(quant.data<int8_t>().data());
@@ -277,36 +254,68 @@ Result<TensorPlanes> tensorPlanes(const TensorValue& quant, const model::Quantiz
                 return fail(strFormat("tensor views do not support {} values",
                                       model::dtypeName(quant.dtype())));
         }
+        p.at_qmin = at_min, p.at_qmax = at_max;
     }
-    p.at_qmin = at_min, p.at_qmax = at_max;
-    // Ranges per channel over contiguous runs, eight lanes so the loop vectorizes.
-    for (int k = 0; k < kQuantities; ++k) {
+
+    // Ranges per map channel. Channels last (inner == 1): the channel is the fastest axis, so
+    // one array of minima/maxima per quantity is updated a row at a time (vectorizes);
+    // otherwise each channel's run of `inner` elements is reduced in eight lanes.
+    const auto nc = static_cast<size_t>(std::max<int64_t>(mc, 1));
+    for (int k = 0; k < kPlanes; ++k) {
+        const float* v = p.planes[static_cast<size_t>(k)].data();
+        std::vector<float> mn(nc, std::numeric_limits<float>::infinity());
+        std::vector<float> mx(nc, -std::numeric_limits<float>::infinity());
+        if (inner == 1) {
+            float* __restrict a = mn.data();
+            float* __restrict b = mx.data();
+            for (int64_t o = 0; o < outer; ++o) {
+                const float* __restrict x = v + o * mc;
+                for (int64_t c = 0; c < mc; ++c) {
+                    a[c] = x[c] < a[c] ? x[c] : a[c];
+                    b[c] = x[c] > b[c] ? x[c] : b[c];
+                }
+            }
+        } else {
+            for (int64_t o = 0; o < outer; ++o)
+                for (int64_t c = 0; c < mc; ++c) {
+                    const float* x = v + (o * mc + c) * inner;
+                    float lo[8], hi[8];
+                    for (int t = 0; t < 8; ++t)
+                        lo[t] = std::numeric_limits<float>::infinity(), hi[t] = -lo[t];
+                    int64_t j = 0;
+                    for (; j + 8 <= inner; j += 8)
+                        for (int t = 0; t < 8; ++t) {
+                            lo[t] = x[j + t] < lo[t] ? x[j + t] : lo[t];
+                            hi[t] = x[j + t] > hi[t] ? x[j + t] : hi[t];
+                        }
+                    for (; j < inner; ++j)
+                        lo[0] = std::min(lo[0], x[j]), hi[0] = std::max(hi[0], x[j]);
+                    auto& a = mn[static_cast<size_t>(c)];
+                    auto& b = mx[static_cast<size_t>(c)];
+                    for (int t = 0; t < 8; ++t) a = std::min(a, lo[t]), b = std::max(b, hi[t]);
+                }
+        }
         MinMax all;
         auto& out = p.channel_range[static_cast<size_t>(k)];
         out.resize(static_cast<size_t>(l.channels));
-        const float* v = p.planes[static_cast<size_t>(k)].data();
-        for (int64_t c = 0; c < l.channels; ++c) {
-            const float* x = v + c * map;
-            float mn[8], mx[8];
-            for (int t = 0; t < 8; ++t)
-                mn[t] = std::numeric_limits<float>::infinity(),
-                mx[t] = -std::numeric_limits<float>::infinity();
-            int64_t j = 0;
-            for (; j + 8 <= map; j += 8)
-                for (int t = 0; t < 8; ++t) {
-                    mn[t] = x[j + t] < mn[t] ? x[j + t] : mn[t];
-                    mx[t] = x[j + t] > mx[t] ? x[j + t] : mx[t];
-                }
+        for (size_t c = 0; c < out.size() && c < nc; ++c) {
             MinMax m;
-            for (int t = 0; t < 8; ++t) {
-                m.min = mn[t] < m.min ? mn[t] : m.min;
-                m.max = mx[t] > m.max ? mx[t] : m.max;
-            }
-            for (; j < map; ++j) m.add(x[j]);
-            out[static_cast<size_t>(c)] = m.range();
+            m.min = mn[c], m.max = mx[c];
+            out[c] = m.range();
             if (m.min <= m.max) all.add(m.min), all.add(m.max);
         }
         p.range[static_cast<size_t>(k)] = all.range();
+    }
+    // |error| from 0 to the largest magnitude; saturation on [-1, 1].
+    const auto err = static_cast<size_t>(Quantity::Error);
+    auto absRange = [](ValueRange r) {
+        return ValueRange{0.f, std::max(std::fabs(r.min), std::fabs(r.max))};
+    };
+    p.range[static_cast<size_t>(Quantity::AbsError)] = absRange(p.range[err]);
+    p.range[static_cast<size_t>(Quantity::Saturation)] = ValueRange{-1.f, 1.f};
+    for (const auto& r : p.channel_range[err]) {
+        p.channel_range[static_cast<size_t>(Quantity::AbsError)].push_back(absRange(r));
+        p.channel_range[static_cast<size_t>(Quantity::Saturation)].push_back({-1.f, 1.f});
     }
     return p;
 }

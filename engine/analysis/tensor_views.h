@@ -27,7 +27,15 @@ struct MapLayout {
     int channels = 1;
     int rows = 1, cols = 1;
     int row_axis = -1, col_axis = -1;  // the tensor axes of rows (the innermost one) and columns
+    // Elements after the channel axis: a map position m sits at tensor index
+    // ((m / inner) * channels + channel) * inner + m % inner.
+    int64_t inner = 1;
     int64_t mapSize() const { return static_cast<int64_t>(rows) * cols; }
+    int64_t index(int channel, int row, int col) const {
+        const int64_t m = static_cast<int64_t>(row) * cols + col;
+        if (inner == 1) return m * channels + channel;
+        return ((m / inner) * channels + channel) * inner + m % inner;
+    }
 };
 MapLayout mapLayout(std::span<const int32_t> shape, int channel_axis);
 
@@ -36,9 +44,11 @@ struct ValueRange {
     bool valid() const { return min <= max; }
 };
 
-// The quantities drawn as maps, each a plane of channels * rows * cols floats, channel-major.
-enum class Quantity { Reference, Dequantized, Error, AbsError, ErrorLsb, Saturation };
+// The quantities drawn as maps. The first four are stored as planes; |error| and saturation
+// are read from the error plane and the stored integers.
+enum class Quantity { Reference, Dequantized, Error, ErrorLsb, AbsError, Saturation };
 inline constexpr int kQuantities = 6;
+inline constexpr int kPlanes = 4;
 
 struct TensorPlanes {
     MapLayout layout;
@@ -50,20 +60,20 @@ struct TensorPlanes {
     std::vector<int64_t> zero_points;
     // Float range the stored integers can express: [(qmin - zp) s, (qmax - zp) s] over channels.
     double representable_min = 0, representable_max = 0;
-    // Error = dequantized - reference (metrics.h); ErrorLsb = error / the element's scale;
-    // Saturation = -1 where the stored integer is qmin, +1 at qmax, else 0.
-    std::array<std::vector<float>, kQuantities> planes;
-    std::vector<int32_t> stored;                // the stored integers (quantized only), same layout
-    std::array<ValueRange, kQuantities> range;  // over the tensor
-    std::array<std::vector<ValueRange>, kQuantities> channel_range;  // per map channel
+    // In the tensor's own element order (a transpose would cost more than it saves: a map
+    // reads its channel through layout.index()). Error = dequantized - reference (metrics.h);
+    // ErrorLsb = error / the element's scale (the error itself for float tensors).
+    std::array<std::vector<float>, kPlanes> planes;
+    std::vector<int32_t> stored;  // the stored integers (quantized only)
+    // Over the tensor and per map channel. |error|: [0, max |error|]; saturation: [-1, 1]
+    // (-1 = at qmin, +1 = at qmax).
+    std::array<ValueRange, kQuantities> range;
+    std::array<std::vector<ValueRange>, kQuantities> channel_range;
     int64_t at_qmin = 0, at_qmax = 0;
 
     int64_t size() const { return static_cast<int64_t>(planes[0].size()); }
     std::span<const float> plane(Quantity q) const { return planes[static_cast<size_t>(q)]; }
-    // Index into the planes of (channel, row, col); the tensor's flat index of an element.
-    int64_t index(int channel, int row, int col) const {
-        return (static_cast<int64_t>(channel) * layout.rows + row) * layout.cols + col;
-    }
+    int64_t index(int channel, int row, int col) const { return layout.index(channel, row, col); }
 };
 
 // `quant`: the engine's tensor (quantized integer with `q`, or float); `reference`: float32,
@@ -71,8 +81,7 @@ struct TensorPlanes {
 Result<TensorPlanes> tensorPlanes(const TensorValue& quant, const model::Quantization& q,
                                   const TensorValue& reference);
 
-// The plane index of each element of the tensor in its own (row-major) layout, and the
-// coordinates (tensor indices per axis) of a plane index.
+// The tensor coordinates (one index per axis) of map cell (channel, row, col).
 std::vector<int32_t> tensorCoordinates(std::span<const int32_t> shape, const MapLayout& layout,
                                        int channel, int row, int col);
 

@@ -174,11 +174,13 @@ private slots:
         const auto* found =
             table->model()->row(table->proxy()->mapToSource(table->table()->currentIndex()).row());
         QCOMPARE(found->opType, QStringLiteral("SOFTMAX"));
-        // A rerun keeps the selection.
+        // A rerun keeps the selection (the table's rows are rebuilt: keep the tensor, not the
+        // row pointer).
+        const int foundTensor = found->tensor;
         const auto* before = w.lastOutcome();
         w.setSeed(7);
         QVERIFY(waitForRun(w, before));
-        QCOMPARE(w.graphPanel()->view()->selectedNode(), view->nodeForTensor(found->tensor));
+        QCOMPARE(w.graphPanel()->view()->selectedNode(), view->nodeForTensor(foundTensor));
     }
 
     void tableSortsWorstFirstAndByColumn() {

@@ -58,7 +58,7 @@ TEST(TensorViewsTest, LayoutOf2dIsRowsByFeaturesAnd1dIsOneRow) {
     EXPECT_EQ(l1.cols, 9);
 }
 
-TEST(TensorViewsTest, PlanesAreChannelMajorWithErrorsInFloatAndLsbAndSaturation) {
+TEST(TensorViewsTest, PlanesHoldErrorsInFloatAndLsbWithPerChannelRanges) {
     // [1, 1, 2, 2] NHWC: two channels of a 1 x 2 map. Scale 0.5, zp -1.
     const auto q = perTensor(0.5f, -1);
     const auto quant = int8s({1, 1, 2, 2}, {-128, 3, 127, -1});
@@ -70,20 +70,23 @@ TEST(TensorViewsTest, PlanesAreChannelMajorWithErrorsInFloatAndLsbAndSaturation)
     EXPECT_EQ(p->layout.channels, 2);
     EXPECT_EQ(p->layout.rows, 1);
     EXPECT_EQ(p->layout.cols, 2);
-    // Channel 0 holds tensor elements 0 and 2; channel 1 elements 1 and 3.
+    // Planes keep the tensor's order; channel 0 holds elements 0 and 2, channel 1 1 and 3.
     const auto r = p->plane(Quantity::Reference);
-    EXPECT_EQ(std::vector<float>(r.begin(), r.end()), (std::vector<float>{-70, 64, 2.25f, 0.1f}));
+    EXPECT_EQ(std::vector<float>(r.begin(), r.end()), (std::vector<float>{-70, 2.25f, 64, 0.1f}));
     const auto d = p->plane(Quantity::Dequantized);
-    EXPECT_EQ(std::vector<float>(d.begin(), d.end()), (std::vector<float>{-63.5f, 64, 2, 0}));
+    EXPECT_EQ(std::vector<float>(d.begin(), d.end()), (std::vector<float>{-63.5f, 2, 64, 0}));
+    EXPECT_EQ(p->index(0, 0, 1), 2);
+    EXPECT_EQ(p->index(1, 0, 0), 1);
     EXPECT_FLOAT_EQ(p->plane(Quantity::Error)[0], 6.5f);
     EXPECT_FLOAT_EQ(p->plane(Quantity::ErrorLsb)[0], 13.f);
-    EXPECT_FLOAT_EQ(p->plane(Quantity::ErrorLsb)[2], -0.5f);
-    EXPECT_FLOAT_EQ(p->plane(Quantity::AbsError)[3], 0.1f);
-    EXPECT_EQ(p->plane(Quantity::Saturation)[0], -1.f);
-    EXPECT_EQ(p->plane(Quantity::Saturation)[1], 1.f);
+    EXPECT_FLOAT_EQ(p->plane(Quantity::ErrorLsb)[1], -0.5f);
+    EXPECT_EQ(p->stored[0], -128);
+    EXPECT_EQ(p->stored[2], 127);
+    // |error| runs from 0 to the largest magnitude; per channel too.
+    EXPECT_FLOAT_EQ(p->range[static_cast<size_t>(Quantity::AbsError)].max, 6.5f);
+    EXPECT_FLOAT_EQ(p->channel_range[static_cast<size_t>(Quantity::AbsError)][1].max, 0.25f);
     EXPECT_EQ(p->at_qmin, 1);
     EXPECT_EQ(p->at_qmax, 1);
-    EXPECT_EQ(p->stored[1], 127);
     EXPECT_FLOAT_EQ(p->range[0].min, -70.f);
     EXPECT_FLOAT_EQ(p->range[0].max, 64.f);
     EXPECT_FLOAT_EQ(p->channel_range[0][1].min, 0.1f);
@@ -91,6 +94,26 @@ TEST(TensorViewsTest, PlanesAreChannelMajorWithErrorsInFloatAndLsbAndSaturation)
     EXPECT_DOUBLE_EQ(p->representable_min, -63.5);
     EXPECT_DOUBLE_EQ(p->representable_max, 64.0);
     EXPECT_EQ(p->index(1, 0, 1), 3);
+}
+
+TEST(TensorViewsTest, ChannelAxisBeforeTheMapAxesIsReadThroughTheLayout) {
+    // [1, 2, 1, 3] per-channel along axis 1 (NCHW-like): channel c's map is elements 3c..3c+2.
+    model::Quantization q;
+    q.scales = {1.f, 2.f};
+    q.zero_points = {0, 0};
+    q.quantized_dimension = 1;
+    const auto quant = int8s({1, 2, 1, 3}, {1, 2, 3, 4, 5, 6});
+    const auto ref = floats({1, 2, 1, 3}, {1, 2, 3, 8, 10, 12});
+    auto p = tensorPlanes(quant, q, ref);
+    ASSERT_TRUE(p) << p.error().message;
+    EXPECT_EQ(p->layout.channels, 2);
+    EXPECT_EQ(p->layout.rows, 1);
+    EXPECT_EQ(p->layout.cols, 3);
+    EXPECT_EQ(p->index(1, 0, 2), 5);
+    EXPECT_FLOAT_EQ(p->channel_range[0][1].min, 8.f);
+    EXPECT_FLOAT_EQ(p->channel_range[0][1].max, 12.f);
+    EXPECT_FLOAT_EQ(p->channel_range[0][0].max, 3.f);
+    EXPECT_FLOAT_EQ(p->plane(Quantity::Error)[5], 0.f);  // 6 * 2 - 12
 }
 
 TEST(TensorViewsTest, PerChannelScaleGivesEachChannelItsOwnLsb) {

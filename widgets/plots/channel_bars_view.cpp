@@ -90,10 +90,7 @@ ChannelBarsView::ChannelBarsView(QWidget* parent)
     }
     m_reprMin->setName(tr("representable range"));
     m_reprMax->removeFromLegend();
-    m_range->legend->setVisible(true);
-    m_range->legend->setFont(QFont(font().family(), font().pointSize() - 1));
-    m_range->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
-    m_range->legend->setBrush(QColor(255, 255, 255, 200));
+    legendBelow(m_range);
 
     m_scaleBars = new QCPBars(m_weightScale->xAxis, m_weightScale->yAxis);
     m_scaleBars->setPen(Qt::NoPen);
@@ -107,9 +104,7 @@ ChannelBarsView::ChannelBarsView(QWidget* parent)
     m_weightScale->yAxis2->setVisible(true);
     m_weightScale->yAxis2->setLabel(tr("zero point"));
     m_weightScale->yAxis->setLabel(tr("scale"));
-    m_weightScale->legend->setVisible(true);
-    m_weightScale->legend->setFont(QFont(font().family(), font().pointSize() - 1));
-    m_weightScale->legend->setBrush(QColor(255, 255, 255, 200));
+    legendBelow(m_weightScale);
     stylePlot(m_weightScale);
 
     m_weightMinMax = new QCPFinancial(m_weightRange->xAxis, m_weightRange->yAxis);
@@ -166,10 +161,21 @@ ChannelBarsView::ChannelBarsView(QWidget* parent)
 
 void ChannelBarsView::setData(std::shared_ptr<const TensorPlotData> data) {
     m_data = std::move(data);
-    redraw();
+    // Hidden views (another tab) redraw when shown: switching tensors costs only the
+    // visible plots.
+    if (isVisible())
+        redraw();
+    else
+        m_dirty = true;
+}
+
+void ChannelBarsView::showEvent(QShowEvent* event) {
+    QWidget::showEvent(event);
+    if (m_dirty) redraw();
 }
 
 void ChannelBarsView::redraw() {
+    m_dirty = false;
     const bool has = m_data != nullptr;
     const bool weights = has && !m_data->weightScale.isEmpty();
     m_weightScale->setVisible(weights);

@@ -29,7 +29,12 @@ public:
     QCustomPlot* weightRangePlot() const { return m_weightRange; }
     QCPBars* metricBars() const { return m_metricBars; }
 
+protected:
+    // A view hidden behind another tab redraws when it is shown (see setData).
+    void showEvent(QShowEvent* event) override;
+
 private:
+    bool m_dirty = false;
     std::shared_ptr<const TensorPlotData> m_data;
     QCustomPlot* m_metric;
     QCustomPlot* m_range;

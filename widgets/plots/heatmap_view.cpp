@@ -35,6 +35,15 @@ int chooseTilesX(int channels, int rows, int cols, int gap, double aspect) {
     return best;
 }
 
+// QCPColorMapData with its cell array exposed: a 1 M cell map filled through setCell() costs
+// a bounds-checked call per cell; this writes the array directly.
+class RawMapData : public QCPColorMapData {
+public:
+    RawMapData() : QCPColorMapData(1, 1, QCPRange(0, 1), QCPRange(0, 1)) {}
+    double* cells() { return mData; }
+    void changed() { mDataModified = true; }
+};
+
 // Cell centres 0 .. n-1. QCPColorMap draws a dimension of one cell across its whole range, so
 // that range is the cell itself.
 QCPRange cellRange(int n) {
@@ -99,6 +108,7 @@ HeatmapView::HeatmapView(bool saturationMap, QWidget* parent)
 
     m_plot->setMinimumSize(200, 150);
     m_map = new QCPColorMap(m_plot->xAxis, m_plot->yAxis);
+    m_map->setData(new RawMapData, false);  // the map owns it
     m_map->setInterpolate(false);
     m_map->setTightBoundary(false);
     m_scale = new QCPColorScale(m_plot);
@@ -109,6 +119,13 @@ HeatmapView::HeatmapView(bool saturationMap, QWidget* parent)
     m_plot->axisRect()->setMarginGroup(QCP::msBottom | QCP::msTop, margins);
     m_scale->setMarginGroup(QCP::msBottom | QCP::msTop, margins);
     m_plot->yAxis->setRangeReversed(true);  // row 0 at the top, as images are read
+    for (QCPAxis* axis : {m_plot->xAxis, m_plot->yAxis}) {
+        // Cells are integers: ticks on whole cells only.
+        auto ticker = QSharedPointer<QCPAxisTickerFixed>::create();
+        ticker->setTickStep(1.0);
+        ticker->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
+        axis->setTicker(ticker);
+    }
     m_plot->xAxis->grid()->setVisible(false);
     m_plot->yAxis->grid()->setVisible(false);
     stylePlot(m_plot);
@@ -138,7 +155,12 @@ void HeatmapView::setData(std::shared_ptr<const TensorPlotData> data) {
                 q, mapQuantityName(static_cast<MapQuantity>(q), m_data->quantized));
     }
     updateControls();
-    redraw();
+    // Hidden views (another tab) redraw when shown: switching tensors costs only the
+    // visible plots.
+    if (isVisible())
+        redraw();
+    else
+        m_dirty = true;
 }
 
 void HeatmapView::clear() {
@@ -215,7 +237,13 @@ void HeatmapView::applyGradient(bool signedValues) {
     m_map->setGradient(makeGradient(g, signedValues));
 }
 
+void HeatmapView::showEvent(QShowEvent* event) {
+    QWidget::showEvent(event);
+    if (m_dirty) redraw();
+}
+
 void HeatmapView::redraw() {
+    m_dirty = false;
     auto* d = m_map->data();
     if (!m_data || m_data->elements() == 0) {
         d->setSize(1, 1);
@@ -226,7 +254,6 @@ void HeatmapView::redraw() {
     }
     const TensorPlotData& t = *m_data;
     const auto q = static_cast<size_t>(m_quantity);
-    const std::vector<float>& plane = t.planes[q];
     const bool isSigned = mapQuantitySigned(m_quantity);
     applyGradient(isSigned);
     const bool tiled = m_tiled && t.channels > 1;
@@ -238,14 +265,38 @@ void HeatmapView::redraw() {
         }
         return r;
     };
+    auto* raw = static_cast<RawMapData*>(d);
     const int rows = t.rows, cols = t.cols;
-    const qint64 map = static_cast<qint64>(rows) * cols;
+    // Copies channel `ch` into the cell array at (x0, y0), each value through `f`.
+    auto copyTile = [&](int ch, int x0, int y0, int stride, auto&& f) {
+        double* cells = raw->cells();
+        const MapQuantity mq = m_quantity;
+        auto run = [&](auto get) {
+            for (int r = 0; r < rows; ++r) {
+                double* out = cells + static_cast<qint64>(y0 + r) * stride + x0;
+                const qint64 m0 = static_cast<qint64>(r) * cols;
+                if (t.inner == 1) {
+                    // Channels last: element (m, ch) at m * channels + ch.
+                    qint64 i = m0 * t.channels + ch;
+                    for (int c = 0; c < cols; ++c, i += t.channels) out[c] = f(get(i));
+                } else {
+                    for (int c = 0; c < cols; ++c) out[c] = f(get(t.index(ch, r, c)));
+                }
+            }
+        };
+        if (mq == MapQuantity::AbsError || mq == MapQuantity::Saturation) {
+            run([&](qint64 i) { return t.value(mq, i); });
+        } else {
+            const float* plane = t.planes[q].data();
+            run([plane](qint64 i) { return static_cast<double>(plane[i]); });
+        }
+    };
+    auto identity = [](double v) { return v; };
     if (!tiled) {
         d->setSize(cols, rows);
         d->setRange(cellRange(cols), cellRange(rows));
-        const float* src = plane.data() + static_cast<qint64>(m_channel) * map;
-        for (int r = 0; r < rows; ++r)
-            for (int c = 0; c < cols; ++c) d->setCell(c, r, src[static_cast<qint64>(r) * cols + c]);
+        copyTile(m_channel, 0, 0, cols, identity);
+        raw->changed();
         PlotRange range =
             m_perTile ? t.channelRange[q][static_cast<size_t>(m_channel)] : t.range[q];
         if (m_saturation) range = {-1, 1};
@@ -260,6 +311,8 @@ void HeatmapView::redraw() {
                            : t.rowLabel);
         m_plot->xAxis->setTickLabels(true);
         m_plot->yAxis->setTickLabels(true);
+        m_plot->xAxis->setTicks(true);
+        m_plot->yAxis->setTicks(true);
     } else {
         const int aspectW = std::max(m_plot->axisRect()->width(), 200);
         const int aspectH = std::max(m_plot->axisRect()->height(), 100);
@@ -271,30 +324,63 @@ void HeatmapView::redraw() {
         const int h = tilesY * (rows + m_gap) - m_gap;
         d->setSize(w, h);
         d->setRange(cellRange(w), cellRange(h));
-        d->fill(kNaN);
-        for (int ch = 0; ch < t.channels; ++ch) {
-            const int x0 = (ch % m_tilesX) * (cols + m_gap);
-            const int y0 = (ch / m_tilesX) * (rows + m_gap);
-            const float* src = plane.data() + static_cast<qint64>(ch) * map;
-            if (!m_perTile || m_saturation) {
-                for (int r = 0; r < rows; ++r)
-                    for (int c = 0; c < cols; ++c)
-                        d->setCell(x0 + c, y0 + r, src[static_cast<qint64>(r) * cols + c]);
-                continue;
+        std::fill_n(raw->cells(), static_cast<qint64>(w) * h, kNaN);  // gaps are transparent
+        // Per channel, z = a v + b: the tensor range as is, or per tile each tile mapped onto
+        // the scale by its own range ([-1, 1] signed, [0, 1] otherwise) so a quiet channel
+        // still shows its pattern.
+        std::vector<double> a(static_cast<size_t>(t.channels), 1.0), b(a.size(), 0.0);
+        if (m_perTile && !m_saturation) {
+            for (int ch = 0; ch < t.channels; ++ch) {
+                const PlotRange cr = shown(t.channelRange[q][static_cast<size_t>(ch)]);
+                const double span = cr.max - cr.min;
+                const double half = std::max(std::fabs(cr.min), std::fabs(cr.max));
+                auto& ac = a[static_cast<size_t>(ch)];
+                auto& bc = b[static_cast<size_t>(ch)];
+                if (isSigned)
+                    ac = half > 0 ? 1.0 / half : 0.0;
+                else if (span > 0)
+                    ac = 1.0 / span, bc = -cr.min / span;
+                else
+                    ac = 0.0, bc = 0.5;
             }
-            // Per tile: each tile mapped onto the scale by its own range ([-1, 1] signed,
-            // [0, 1] otherwise), so a quiet channel still shows its pattern.
-            const PlotRange cr = shown(t.channelRange[q][static_cast<size_t>(ch)]);
-            const double span = cr.max - cr.min;
-            const double half = std::max(std::fabs(cr.min), std::fabs(cr.max));
-            for (int r = 0; r < rows; ++r)
-                for (int c = 0; c < cols; ++c) {
-                    const double v = src[static_cast<qint64>(r) * cols + c];
-                    const double z = isSigned ? (half > 0 ? v / half : 0.0)
-                                              : (span > 0 ? (v - cr.min) / span : 0.5);
-                    d->setCell(x0 + c, y0 + r, z);
-                }
         }
+        if (t.inner == 1) {
+            // Channels last: walk the tensor in its own order, eight positions (one cache
+            // line of cells per tile) at a time, so reads stay sequential.
+            double* cells = raw->cells();
+            const qint64 map = static_cast<qint64>(rows) * cols;
+            const int channels = t.channels;
+            std::vector<double*> origin(static_cast<size_t>(channels));
+            for (int ch = 0; ch < channels; ++ch)
+                origin[static_cast<size_t>(ch)] =
+                    cells + static_cast<qint64>((ch / m_tilesX) * (rows + m_gap)) * w +
+                    (ch % m_tilesX) * (cols + m_gap);
+            auto walk = [&](auto get) {
+                for (qint64 m = 0; m < map; ++m) {
+                    const qint64 offset = (m / cols) * w + m % cols;
+                    const qint64 base = m * channels;
+                    for (int ch = 0; ch < channels; ++ch) {
+                        const auto c = static_cast<size_t>(ch);
+                        origin[c][offset] = get(base + ch) * a[c] + b[c];
+                    }
+                }
+            };
+            if (m_quantity == MapQuantity::Saturation || m_quantity == MapQuantity::AbsError) {
+                const MapQuantity mq = m_quantity;
+                walk([&](qint64 i) { return t.value(mq, i); });
+            } else {
+                const float* plane = t.planes[q].data();
+                walk([plane](qint64 i) { return static_cast<double>(plane[i]); });
+            }
+        } else {
+            for (int ch = 0; ch < t.channels; ++ch) {
+                const int x0 = (ch % m_tilesX) * (cols + m_gap);
+                const int y0 = (ch / m_tilesX) * (rows + m_gap);
+                const double ac = a[static_cast<size_t>(ch)], bc = b[static_cast<size_t>(ch)];
+                copyTile(ch, x0, y0, w, [ac, bc](double v) { return v * ac + bc; });
+            }
+        }
+        raw->changed();
         PlotRange range;
         if (m_saturation)
             range = {-1, 1};
@@ -314,6 +400,8 @@ void HeatmapView::redraw() {
         m_plot->yAxis->setLabel(QString());
         m_plot->xAxis->setTickLabels(false);
         m_plot->yAxis->setTickLabels(false);
+        m_plot->xAxis->setTicks(false);
+        m_plot->yAxis->setTicks(false);
     }
     if (m_saturation) {
         m_scale->axis()->setTicker(QSharedPointer<QCPAxisTickerText>::create());
@@ -326,8 +414,36 @@ void HeatmapView::redraw() {
     // The whole map, edge cells included.
     m_plot->xAxis->setRange(-0.5, d->keySize() - 0.5);
     m_plot->yAxis->setRange(-0.5, d->valueSize() - 0.5);
+    fitSquareCells();
     m_info->setText(summary());
     m_plot->replot();
+}
+
+void HeatmapView::fitSquareCells() {
+    // The tile grid keeps square cells (its tiles per row are chosen for the plot's shape,
+    // so little space is lost); one channel fills the plot, which a square map in a wide
+    // dock would not. A strip (one row of features, a very long map) keeps the plot's shape.
+    const auto* d = m_map->data();
+    const double ratio = static_cast<double>(d->keySize()) / std::max(d->valueSize(), 1);
+    if (m_tiled && d->keySize() > 1 && d->valueSize() > 1 && ratio > 1.0 / 24 && ratio < 24) {
+        m_plot->xAxis->setRange(-0.5, d->keySize() - 0.5);
+        m_plot->yAxis->setRange(-0.5, d->valueSize() - 0.5);
+        // Widen whichever axis has room so one cell is as wide as it is high.
+        const QRect r = m_plot->axisRect()->rect();
+        const double px = r.width() / m_plot->xAxis->range().size();
+        const double py = r.height() / m_plot->yAxis->range().size();
+        if (px > py)
+            m_plot->xAxis->setScaleRatio(m_plot->yAxis, 1.0);
+        else
+            m_plot->yAxis->setScaleRatio(m_plot->xAxis, 1.0);
+    }
+}
+
+void HeatmapView::resizeEvent(QResizeEvent* event) {
+    QWidget::resizeEvent(event);
+    if (!m_data) return;
+    fitSquareCells();
+    m_plot->replot(QCustomPlot::rpQueuedReplot);
 }
 
 QString HeatmapView::summary() const {
@@ -336,11 +452,14 @@ QString HeatmapView::summary() const {
     if (m_saturation) {
         if (!t.quantized) return tr("Float tensor: no integer range to saturate");
         const double n = std::max<double>(static_cast<double>(t.elements()), 1.0);
-        return tr("%1 elements at qmin (%2 %), %3 at qmax (%4 %) — hover for values")
-            .arg(t.atQmin)
-            .arg(num(100.0 * static_cast<double>(t.atQmin) / n))
-            .arg(t.atQmax)
-            .arg(num(100.0 * static_cast<double>(t.atQmax) / n));
+        QString text = tr("%1 elements at qmin (%2 %), %3 at qmax (%4 %) — hover for values")
+                           .arg(t.atQmin)
+                           .arg(num(100.0 * static_cast<double>(t.atQmin) / n))
+                           .arg(t.atQmax)
+                           .arg(num(100.0 * static_cast<double>(t.atQmax) / n));
+        // After a ReLU qmin is the float 0: hitting it is the activation, not clipping.
+        if (t.representableMin == 0.0) text += tr("; qmin is 0.0 here (ReLU zeros)");
+        return text;
     }
     const PlotRange r = t.range[static_cast<size_t>(m_quantity)];
     return tr("%1 over the tensor: [%2, %3] — hover for values")
@@ -370,9 +489,7 @@ QString HeatmapView::describe(int channel, int row, int col) const {
     const TensorPlotData& t = *m_data;
     const qint64 i = t.index(channel, row, col);
     if (i < 0 || i >= t.elements()) return {};
-    const auto at = [&](MapQuantity q) {
-        return static_cast<double>(t.planes[static_cast<size_t>(q)][static_cast<size_t>(i)]);
-    };
+    const auto at = [&](MapQuantity q) { return t.value(q, i); };
     QString where = t.coordinates ? t.coordinates(channel, row, col)
                                   : QStringLiteral("[%1, %2, %3]").arg(channel).arg(row).arg(col);
     QString text = tr("%1  float %2").arg(where, num(at(MapQuantity::Reference)));
@@ -427,7 +544,7 @@ QString HeatmapView::csv() const {
                            .arg(static_cast<double>(t.planes[1][i]), 0, 'g', 9)
                            .arg(t.quantized ? QString::number(t.stored[i]) : QString())
                            .arg(static_cast<double>(t.planes[2][i]), 0, 'g', 9)
-                           .arg(t.quantized ? QString::number(t.planes[4][i], 'g', 6) : QString());
+                           .arg(t.quantized ? QString::number(t.planes[3][i], 'g', 6) : QString());
             }
     return out;
 }

@@ -56,10 +56,17 @@ public:
     // Rebuilds the map from the data and replots.
     void redraw();
 
+protected:
+    // A view hidden behind another tab redraws when it is shown (see setData).
+    void showEvent(QShowEvent* event) override;
+    void resizeEvent(QResizeEvent* event) override;
+
 private:
+    bool m_dirty = false;
     void hover(QMouseEvent* event);
     void updateControls();
     void applyGradient(bool signedValues);
+    void fitSquareCells();
     QString summary() const;
 
     std::shared_ptr<const TensorPlotData> m_data;

@@ -37,6 +37,8 @@ HistogramView::HistogramView(QWidget* parent)
       m_values(new QCustomPlot(this)),
       m_error(new QCustomPlot(this)),
       m_log(new QCheckBox(tr("Log counts"), this)) {
+    // Log by default: ReLU zeros or one busy level would flatten everything else.
+    m_log->setChecked(true);
     for (auto* p : {m_values, m_error}) {
         p->setMinimumSize(260, 150);
         p->yAxis->setLabel(tr("count"));
@@ -64,10 +66,7 @@ HistogramView::HistogramView(QWidget* parent)
     m_clipText->position->setType(QCPItemPosition::ptAxisRectRatio);
     m_clipText->position->setCoords(0.01, 0.02);
     m_clipText->setColor(palette().color(QPalette::WindowText));
-    m_values->legend->setVisible(true);
-    m_values->legend->setFont(QFont(font().family(), font().pointSize() - 1));
-    m_values->legend->setBrush(QColor(255, 255, 255, 200));
-    m_values->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    legendBelow(m_values);
 
     m_errorBars = new QCPBars(m_error->xAxis, m_error->yAxis);
     m_errorBars->setPen(Qt::NoPen);
@@ -102,10 +101,21 @@ HistogramView::HistogramView(QWidget* parent)
 
 void HistogramView::setData(std::shared_ptr<const TensorPlotData> data) {
     m_data = std::move(data);
-    redraw();
+    // Hidden views (another tab) redraw when shown: switching tensors costs only the
+    // visible plots.
+    if (isVisible())
+        redraw();
+    else
+        m_dirty = true;
+}
+
+void HistogramView::showEvent(QShowEvent* event) {
+    QWidget::showEvent(event);
+    if (m_dirty) redraw();
 }
 
 void HistogramView::redraw() {
+    m_dirty = false;
     const bool log = m_log->isChecked();
     setLog(m_values, log);
     setLog(m_error, log);

@@ -31,7 +31,12 @@ public:
     QCPBars* clippedBars() const { return m_clipped; }
     QCPBars* errorBars() const { return m_errorBars; }
 
+protected:
+    // A view hidden behind another tab redraws when it is shown (see setData).
+    void showEvent(QShowEvent* event) override;
+
 private:
+    bool m_dirty = false;
     std::shared_ptr<const TensorPlotData> m_data;
     QCustomPlot* m_values;
     QCustomPlot* m_error;

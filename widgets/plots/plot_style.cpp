@@ -113,6 +113,22 @@ void stylePlot(QCustomPlot* plot) {
     }
 }
 
+// The legend in its own row under the axes, laid out in columns, so it never covers data.
+void legendBelow(QCustomPlot* plot) {
+    plot->legend->setVisible(true);
+    plot->legend->setFont(QFont(plot->font().family(), plot->font().pointSize() - 1));
+    plot->legend->setBrush(Qt::NoBrush);
+    plot->legend->setBorderPen(Qt::NoPen);
+    plot->legend->setTextColor(plot->palette().color(QPalette::WindowText));
+    plot->legend->setFillOrder(QCPLegend::foColumnsFirst);
+    plot->legend->setMargins(QMargins(2, 0, 2, 0));
+    auto* rect = plot->axisRect();
+    rect->insetLayout()->take(plot->legend);
+    plot->plotLayout()->addElement(plot->plotLayout()->rowCount(), 0, plot->legend);
+    plot->plotLayout()->setRowStretchFactor(plot->plotLayout()->rowCount() - 1, 0.001);
+    plot->plotLayout()->setRowSpacing(0);
+}
+
 QColor plotAccent(int index) {
     static const QColor colours[] = {QColor(31, 119, 180), QColor(255, 127, 14),
                                      QColor(44, 160, 44), QColor(148, 103, 189),

@@ -21,6 +21,8 @@ QCPColorGradient makeGradient(Gradient g, bool signedValues);
 
 // Fonts and colours from the widget palette (light or dark), no interactions.
 void stylePlot(QCustomPlot* plot);
+// The legend in its own row under the axes, laid out in columns, so it never covers data.
+void legendBelow(QCustomPlot* plot);
 QColor plotAccent(int index);  // a small qualitative palette
 QColor clipColour();
 

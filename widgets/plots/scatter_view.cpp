@@ -74,10 +74,21 @@ ScatterView::ScatterView(QWidget* parent) : QWidget(parent), m_plot(new QCustomP
 
 void ScatterView::setData(std::shared_ptr<const TensorPlotData> data) {
     m_data = std::move(data);
-    redraw();
+    // Hidden views (another tab) redraw when shown: switching tensors costs only the
+    // visible plots.
+    if (isVisible())
+        redraw();
+    else
+        m_dirty = true;
+}
+
+void ScatterView::showEvent(QShowEvent* event) {
+    QWidget::showEvent(event);
+    if (m_dirty) redraw();
 }
 
 void ScatterView::redraw() {
+    m_dirty = false;
     auto* d = m_density->data();
     if (!m_data || m_data->densityN == 0) {
         d->setSize(1, 1);

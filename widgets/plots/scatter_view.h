@@ -24,7 +24,12 @@ public:
     QCustomPlot* plot() const { return m_plot; }
     QCPColorMap* density() const { return m_density; }
 
+protected:
+    // A view hidden behind another tab redraws when it is shown (see setData).
+    void showEvent(QShowEvent* event) override;
+
 private:
+    bool m_dirty = false;
     std::shared_ptr<const TensorPlotData> m_data;
     QCustomPlot* m_plot;
     QCPColorMap* m_density;

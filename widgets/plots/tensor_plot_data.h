@@ -6,6 +6,7 @@
 #include <QString>
 #include <QVector>
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -24,9 +25,11 @@ struct PlotHistogram {
     double center(int b) const { return lo + (b + 0.5) * width; }
 };
 
-// The map quantities, in the order of TensorPlotData::planes.
-enum class MapQuantity { Reference, Dequantized, Error, AbsError, ErrorLsb, Saturation };
+// The map quantities; the first four are TensorPlotData::planes, |error| and saturation are
+// read from the error plane and the stored integers.
+enum class MapQuantity { Reference, Dequantized, Error, ErrorLsb, AbsError, Saturation };
 inline constexpr int kMapQuantities = 6;
+inline constexpr int kMapPlanes = 4;
 QString mapQuantityName(MapQuantity q, bool quantized);
 bool mapQuantitySigned(MapQuantity q);
 
@@ -41,8 +44,10 @@ struct TensorPlotData {
     QString channelLabel, rowLabel, colLabel;
     // Index text of an element, e.g. "[0, 3, 7, 12]".
     std::function<QString(int channel, int row, int col)> coordinates;
-    // Channel-major planes, channels * rows * cols each; ranges over the tensor and per map.
-    std::array<std::vector<float>, kMapQuantities> planes;
+    // Elements after the channel axis in the tensor's order (see index()).
+    qint64 inner = 1;
+    // In the tensor's element order; ranges over the tensor and per map channel.
+    std::array<std::vector<float>, kMapPlanes> planes;
     std::vector<int32_t> stored;  // stored integers (quantized tensors)
     std::array<PlotRange, kMapQuantities> range;
     std::array<std::vector<PlotRange>, kMapQuantities> channelRange;
@@ -73,9 +78,24 @@ struct TensorPlotData {
     QVector<double> weightScale, weightZeroPoint, weightMin, weightMax;
 
     qint64 elements() const { return static_cast<qint64>(planes[0].size()); }
-    const std::vector<float>& plane(MapQuantity q) const { return planes[static_cast<size_t>(q)]; }
+    // The tensor element of map cell (channel, row, col).
     qint64 index(int channel, int row, int col) const {
-        return (static_cast<qint64>(channel) * rows + row) * cols + col;
+        const qint64 m = static_cast<qint64>(row) * cols + col;
+        if (inner == 1) return m * channels + channel;
+        return ((m / inner) * channels + channel) * inner + m % inner;
+    }
+    // The drawn value of element `i`: a plane, |error|, or -1/0/+1 at qmin/inside/qmax.
+    double value(MapQuantity q, qint64 i) const {
+        const auto u = static_cast<size_t>(i);
+        switch (q) {
+            case MapQuantity::AbsError:
+                return std::fabs(static_cast<double>(planes[2][u]));
+            case MapQuantity::Saturation:
+                if (stored.empty()) return 0.0;
+                return stored[u] == qmin ? -1.0 : (stored[u] == qmax ? 1.0 : 0.0);
+            default:
+                return static_cast<double>(planes[static_cast<size_t>(q)][u]);
+        }
     }
 };
 

@@ -47,9 +47,13 @@ double TensorViewsPanel::setData(std::shared_ptr<const TensorPlotData> data) {
     timer.start();
     m_data = std::move(data);
     if (m_data) {
-        m_header->setText(
-            QStringLiteral("<b>%1</b> — %2")
-                .arg(m_data->tensorName.toHtmlEscaped(), m_data->description.toHtmlEscaped()));
+        // Converter names can be hundreds of characters: elide the middle, full name in the
+        // tooltip.
+        QString name = m_data->tensorName;
+        if (name.size() > 90) name = name.left(40) + QStringLiteral(" … ") + name.right(45);
+        m_header->setText(QStringLiteral("%1 — <b>%2</b>")
+                              .arg(m_data->description.toHtmlEscaped(), name.toHtmlEscaped()));
+        m_header->setToolTip(m_data->tensorName);
     }
     m_heatmap->setData(m_data);
     m_bars->setData(m_data);
@@ -57,6 +61,14 @@ double TensorViewsPanel::setData(std::shared_ptr<const TensorPlotData> data) {
     m_scatter->setData(m_data);
     m_saturation->setData(m_data);
     return static_cast<double>(timer.nsecsElapsed()) / 1e6;
+}
+
+void TensorViewsPanel::redrawAll() {
+    m_heatmap->redraw();
+    m_bars->redraw();
+    m_histograms->redraw();
+    m_scatter->redraw();
+    m_saturation->redraw();
 }
 
 void TensorViewsPanel::showMessage(const QString& why) {

@@ -22,8 +22,11 @@ class TensorViewsPanel : public QWidget {
 public:
     explicit TensorViewsPanel(QWidget* parent = nullptr);
 
-    // Hands the data to every view and redraws them all; returns the milliseconds it took.
+    // Hands the data to every view; the visible ones redraw now, the others when shown.
+    // Returns the milliseconds it took.
     double setData(std::shared_ptr<const TensorPlotData> data);
+    // Redraws every view, shown or not (exports, timing).
+    void redrawAll();
     // No tensor: `why` says so (not run yet, not compared, ...).
     void showMessage(const QString& why);
     std::shared_ptr<const TensorPlotData> data() const { return m_data; }
