@@ -44,6 +44,14 @@ public:
     void changed() { mDataModified = true; }
 };
 
+// A constant map (an exact tensor has error 0 everywhere) gets a small range centred on its
+// value, so 0 error is drawn in the scale's middle (white), not at its low end.
+PlotRange nonEmpty(PlotRange r) {
+    if (r.max > r.min) return r;
+    const double pad = std::max(std::fabs(r.min) * 1e-6, 1e-12);
+    return {r.min - pad, r.max + pad};
+}
+
 // Cell centres 0 .. n-1. QCPColorMap draws a dimension of one cell across its whole range, so
 // that range is the cell itself.
 QCPRange cellRange(int n) {
@@ -301,7 +309,7 @@ void HeatmapView::redraw() {
             m_perTile ? t.channelRange[q][static_cast<size_t>(m_channel)] : t.range[q];
         if (m_saturation) range = {-1, 1};
         range = shown(range);
-        if (!(range.max > range.min)) range.max = range.min + 1e-9;
+        range = nonEmpty(range);
         m_map->setDataRange(QCPRange(range.min, range.max));
         m_scale->axis()->setLabel(mapQuantityName(m_quantity, t.quantized) +
                                   (m_perTile ? tr(" (this channel's range)") : QString()));
@@ -388,7 +396,7 @@ void HeatmapView::redraw() {
             range = isSigned ? PlotRange{-1, 1} : PlotRange{0, 1};
         else
             range = shown(t.range[q]);
-        if (!(range.max > range.min)) range.max = range.min + 1e-9;
+        range = nonEmpty(range);
         m_map->setDataRange(QCPRange(range.min, range.max));
         m_scale->axis()->setLabel(
             mapQuantityName(m_quantity, t.quantized) +
