@@ -1,5 +1,7 @@
 #include "app/gui/analysis_metrics.h"
 
+#include <algorithm>
+
 namespace qs::app {
 
 namespace an = engine::analysis;
@@ -37,16 +39,18 @@ Result<MetricTable> AnalysisMetrics::compute(const MetricRequest& request,
         request.mode == ErrorMode::Local ? an::ErrorMode::Local : an::ErrorMode::Accumulated;
     options.profile = request.profile;
     options.progress = progress;
-    // Keep the compared values for the tensor views (one sample in the app).
+    // Keep the compared values of the first sample for the tensor views.
     auto values = std::make_shared<TensorValueStore>();
     options.observe = [&values](int sample, TensorId t, const engine::TensorValue& q,
                                 const engine::TensorValue& r) {
         if (sample == 0) (*values)[t.value] = TensorPair{q, r};
     };
-    const auto source = [&request](int) -> Result<std::vector<engine::TensorValue>> {
-        return request.inputs;
+    const auto source = [&request](int i) -> Result<std::vector<engine::TensorValue>> {
+        if (i == 0 || !request.sample) return request.inputs;
+        return request.sample(i);
     };
-    auto result = an::analyze(*request.quant, request.floatModel, 1, source, options);
+    const int samples = request.sample ? std::max(request.sampleCount, 1) : 1;
+    auto result = an::analyze(*request.quant, request.floatModel, samples, source, options);
     if (!result) return std::unexpected(result.error());
 
     MetricTable table;

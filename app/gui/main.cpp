@@ -1,5 +1,5 @@
 // quantscope: the desktop application.
-//   quantscope [MODEL] [--float F] [--input X.npy]... [--seed N] [--profile P] [--mode M]
+//   quantscope [MODEL] [--float F] [--input IMAGE|DIR|X.npy]... [--seed N] [--profile P] [--mode M]
 //              [--select TENSOR] [--screenshot OUT.png] [--verbose]
 // With --screenshot the window is rendered once the run has finished (graph coloured), saved
 // as PNG, and the app exits (0 saved, 2 the model, run or PNG failed). --verbose prints one
@@ -110,8 +110,9 @@ int main(int argc, char** argv) {
                                         QStringLiteral("Float reference model to pair."),
                                         QStringLiteral("F.tflite"));
     const QCommandLineOption input(QStringLiteral("input"),
-                                   QStringLiteral("Input .npy (repeat: one per model input)."),
-                                   QStringLiteral("X.npy"));
+                                   QStringLiteral("Input .npy or image (repeat: one per model "
+                                                  "input), or a folder as a dataset."),
+                                   QStringLiteral("IMAGE|DIR|X.npy"));
     const QCommandLineOption seed(QStringLiteral("seed"),
                                   QStringLiteral("Seed of the random input (default 0)."),
                                   QStringLiteral("N"));

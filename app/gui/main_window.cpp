@@ -232,7 +232,16 @@ void MainWindow::createActions() {
     m_randomInput->setCheckable(true);
     m_randomInput->setChecked(true);
     input->addAction(tr("&Seed…"), this, &MainWindow::chooseSeed);
-    input->addAction(tr("&NumPy Files (.npy)…"), this, &MainWindow::chooseInputFiles);
+    QAction* chooseInput =
+        input->addAction(tr("&Choose Input… (image or .npy)"), this, &MainWindow::chooseInputFiles);
+    chooseInput->setShortcut(Qt::CTRL | Qt::Key_I);
+    input->addAction(tr("&Folder as Dataset…"), this, [this] {
+        QSettings settings;
+        const QString dir = QFileDialog::getExistingDirectory(
+            this, tr("Choose a folder of .npy files or images (one sample each)"),
+            settings.value(kLastDirKey, QDir::homePath()).toString());
+        if (!dir.isEmpty()) setInputFiles({dir});
+    });
     file->addSeparator();
     file->addAction(tr("&Export Graph as PNG/SVG…"), this, &MainWindow::exportGraphDialog);
     file->addAction(tr("Export &Report (CSV/JSON)…"), this, &MainWindow::exportReportDialog);
@@ -322,7 +331,7 @@ void MainWindow::createToolBar() {
 void MainWindow::updateInputLabel() {
     if (!m_inputLabel) return;
     m_inputLabel->setText(m_input.describe());
-    if (m_randomInput) m_randomInput->setChecked(m_input.npyFiles.isEmpty());
+    if (m_randomInput) m_randomInput->setChecked(m_input.isRandom());
 }
 
 void MainWindow::openDialog() {
@@ -348,8 +357,9 @@ void MainWindow::openFloatDialog() {
 void MainWindow::chooseInputFiles() {
     QSettings settings;
     const QStringList files = QFileDialog::getOpenFileNames(
-        this, tr("Choose one .npy file per model input, in input order"),
-        settings.value(kLastDirKey, QDir::homePath()).toString(), tr("NumPy arrays (*.npy)"));
+        this, tr("Choose one image or .npy file per model input, in input order"),
+        settings.value(kLastDirKey, QDir::homePath()).toString(),
+        tr("Images and NumPy arrays (*.png *.jpg *.jpeg *.bmp *.npy);;All files (*)"));
     if (!files.isEmpty()) setInputFiles(files);
 }
 
@@ -413,14 +423,13 @@ bool MainWindow::openFloatModel(const QString& path, bool interactive) {
 }
 
 void MainWindow::setInputFiles(const QStringList& files) {
-    m_input.npyFiles = files;
+    m_input = InputSpec::fromPaths(files, m_input.seed);
     updateInputLabel();
     rerun();
 }
 
 void MainWindow::setSeed(quint64 seed) {
-    m_input.seed = seed;
-    m_input.npyFiles.clear();
+    m_input = InputSpec::fromPaths({}, seed);
     updateInputLabel();
     rerun();
 }
@@ -552,6 +561,10 @@ void MainWindow::runDone(std::shared_ptr<const RunOutcome> outcome) {
                     .arg(outcome->opsTotal)
                     .arg(outcome->runMs + outcome->metricsMs, 0, 'f', 0)
                     .arg(profileLabel(outcome->request.profile), outcome->request.input.describe());
+            if (outcome->sampleNames.size() > 1)
+                status += tr(" — %1 samples, averaged").arg(outcome->sampleNames.size());
+            if (!outcome->inputSummary.isEmpty())
+                status += QStringLiteral(" — ") + outcome->inputSummary;
             if (outcome->stoppedAt >= 0 && !outcome->warnings.isEmpty()) {
                 status += QStringLiteral(" — ") + outcome->warnings.front();
             }
@@ -701,7 +714,8 @@ bool MainWindow::exportReport(const QString& path, QString* error) {
     ctx.float_model = m_outcome->request.floatModel.get();
     ctx.model_path = m_document->path().toStdString();
     ctx.float_model_path = m_floatModel ? m_floatPath.toStdString() : std::string();
-    ctx.sample_names.push_back(m_outcome->request.input.describe().toStdString());
+    for (const QString& name : m_outcome->sampleNames)
+        ctx.sample_names.push_back(name.toStdString());
     std::string contents;
     const QString name = QFileInfo(path).fileName().toLower();
     if (name.endsWith(QLatin1String(".model-explorer.json"))) {

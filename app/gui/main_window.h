@@ -41,7 +41,8 @@ public:
     bool openModel(const QString& path, bool interactive = true);
     // Pairs a float model as the reference of the error analysis.
     bool openFloatModel(const QString& path, bool interactive = true);
-    // Inputs: .npy files (one per model input) or, when empty, seeded random.
+    // Inputs: one .npy or image file per model input, one folder (a dataset: every .npy or
+    // image in it is a sample) or, when empty, seeded random (InputSpec::fromPaths).
     void setInputFiles(const QStringList& files);
     void setSeed(quint64 seed);
     void setProfile(engine::RoundingProfile profile);

@@ -51,7 +51,10 @@ struct MetricRequest {
     const model::Model* quant = nullptr;
     const model::Model* floatModel = nullptr;  // optional paired float reference
     SubgraphId subgraph{0};
-    std::vector<engine::TensorValue> inputs;  // one sample, one value per subgraph input
+    std::vector<engine::TensorValue> inputs;  // sample 0, one value per subgraph input
+    // A dataset: samples 1 .. sampleCount-1 come from `sample` (on the worker thread).
+    int sampleCount = 1;
+    std::function<Result<std::vector<engine::TensorValue>>(int index)> sample;
     engine::RoundingProfile profile = engine::RoundingProfile::Reference;
     ErrorMode mode = ErrorMode::Accumulated;
 };

@@ -1,12 +1,10 @@
 #include "app/gui/run_controller.h"
 
 #include <QElapsedTimer>
-#include <QFileInfo>
 #include <QThread>
 
 #include "app/gui/model_document.h"
 #include "engine/executor.h"
-#include "engine/io/npy.h"
 
 namespace qs::app {
 
@@ -32,32 +30,7 @@ private:
     QElapsedTimer m_timer;
 };
 
-Result<std::vector<engine::TensorValue>> loadInputs(const RunRequest& r) {
-    const model::Model& m = r.document->model();
-    const SubgraphId sg{r.subgraph};
-    if (r.input.npyFiles.isEmpty()) return engine::seededInputs(m, sg, r.input.seed);
-    const auto& inputs = m.subgraphs[static_cast<size_t>(r.subgraph)].inputs;
-    if (static_cast<size_t>(r.input.npyFiles.size()) != inputs.size()) {
-        return fail("the model has " + std::to_string(inputs.size()) + " input(s) but " +
-                    std::to_string(r.input.npyFiles.size()) + " .npy file(s) were given");
-    }
-    std::vector<engine::TensorValue> values;
-    for (const QString& path : r.input.npyFiles) {
-        auto v = engine::readNpy(path.toStdString());
-        if (!v) return std::unexpected(v.error());
-        values.push_back(std::move(*v));
-    }
-    return values;
-}
-
 }  // namespace
-
-QString InputSpec::describe() const {
-    if (npyFiles.isEmpty()) return QObject::tr("random (seed %1)").arg(seed);
-    QStringList names;
-    for (const QString& f : npyFiles) names << QFileInfo(f).fileName();
-    return names.join(QStringLiteral(", "));
-}
 
 RunController::RunController(QObject* parent) : QObject(parent) {}
 
@@ -107,11 +80,19 @@ void RunController::launch() {
         const RunRequest& req = out.request;
         const model::Model& m = req.document->model();
         const auto& sg = m.subgraphs[static_cast<size_t>(req.subgraph)];
-        auto inputs = loadInputs(req);
-        if (!inputs) {
-            out.error = fromStd(inputs.error().message);
+        auto samples = SampleSet::open(m, req.subgraph, req.input);
+        if (!samples) {
+            out.error = fromStd(samples.error().message);
             return;
         }
+        for (int i = 0; i < samples->count(); ++i) out.sampleNames << samples->name(i);
+        auto first = samples->load(0);
+        if (!first) {
+            out.error = fromStd(first.error().message);
+            return;
+        }
+        out.inputSummary = first->summary;
+        auto inputs = std::move(first->values);
         out.produced.assign(sg.tensors.size(), 0);
         for (const auto id : sg.inputs) out.produced[static_cast<size_t>(id.value)] = 1;
 
@@ -128,7 +109,7 @@ void RunController::launch() {
         };
         QElapsedTimer timer;
         timer.start();
-        auto result = engine::run(m, SubgraphId{req.subgraph}, *inputs, options);
+        auto result = engine::run(m, SubgraphId{req.subgraph}, inputs, options);
         out.runMs = static_cast<double>(timer.nsecsElapsed()) / 1e6;
         if (!result) {
             out.error = fromStd(result.error().message);
@@ -145,16 +126,32 @@ void RunController::launch() {
         mr.quant = &m;
         mr.floatModel = req.floatModel.get();
         mr.subgraph = SubgraphId{req.subgraph};
-        mr.inputs = std::move(*inputs);
+        mr.inputs = std::move(inputs);
+        mr.sampleCount = samples->count();
+        const SampleSet& set = *samples;
+        QString sampleError;  // a dataset file that cannot be read fails the run
+        mr.sample = [&set, &sampleError](int i) -> Result<std::vector<engine::TensorValue>> {
+            auto s = set.load(i);
+            if (!s) {
+                sampleError = fromStd(s.error().message);
+                return std::unexpected(s.error());
+            }
+            return std::move(s->values);
+        };
+        const QString phase = mr.sampleCount > 1 ? tr("Sample") : tr("Analysing");
         mr.profile = req.profile;
         mr.mode = req.mode;
         timer.restart();
         Throttle metricThrottle;
         auto table = metrics->compute(mr, [&](int done, int total) {
-            if (metricThrottle.due(done, total)) emit progress(done, total, tr("Analysing"));
+            if (metricThrottle.due(done, total)) emit progress(done, total, phase);
             return !cancel->load();
         });
         out.metricsMs = static_cast<double>(timer.nsecsElapsed()) / 1e6;
+        if (!table && !sampleError.isEmpty()) {
+            out.error = sampleError;
+            return;
+        }
         if (!table) {
             // The integer run stands; the analysis problem is shown as a warning.
             out.warnings << tr("error analysis: %1").arg(fromStd(table.error().message));

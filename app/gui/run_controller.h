@@ -1,4 +1,6 @@
 // Runs the integer engine (and then the metric source) on a worker thread, one run at a time.
+// The integer run takes the first input sample; the metric source gets every sample (a
+// folder dataset: progress and cancel per sample).
 // A new request cancels the running one (RunOptions::progress returns false) and starts as
 // soon as it has stopped; results of a superseded run are dropped.
 #pragma once
@@ -10,6 +12,7 @@
 #include <optional>
 #include <vector>
 
+#include "app/gui/input_source.h"
 #include "app/gui/metric_source.h"
 #include "engine/profiles/profile.h"
 #include "model/model.h"
@@ -19,12 +22,6 @@ class QThread;
 namespace qs::app {
 
 class ModelDocument;
-
-struct InputSpec {
-    QStringList npyFiles;  // one per subgraph input, in order; empty = seeded random
-    quint64 seed = 0;
-    QString describe() const;
-};
 
 struct RunRequest {
     std::shared_ptr<const ModelDocument> document;
@@ -44,6 +41,10 @@ struct RunOutcome {
     int stoppedAt = -1;  // op that could not run, or -1
     bool cancelled = false;
     QStringList warnings;
+    // The input samples (one for random or files, one per file for a folder) and, for
+    // images, the preprocessing pipeline and input quantization error of the first sample.
+    QStringList sampleNames;
+    QString inputSummary;
     std::vector<char> produced;  // per tensor of the subgraph: computed by the integer run
     MetricTable metrics;
     double runMs = 0.0;

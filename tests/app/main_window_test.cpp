@@ -9,14 +9,19 @@
 #include <QSet>
 #include <QSortFilterProxyModel>
 #include <QStandardPaths>
+#include <QStatusBar>
 #include <QTableView>
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QtTest>
 #include <cmath>
 
+#include "app/gui/input_source.h"
 #include "app/gui/main_window.h"
 #include "app/gui/model_document.h"
+#include "engine/io/npy.h"
+#include "engine/preprocess/image.h"
+#include "engine/preprocess/pipeline.h"
 #include "widgets/graph/graph_items.h"
 #include "widgets/graph/graph_panel.h"
 #include "widgets/graph/graph_view.h"
@@ -340,6 +345,104 @@ private slots:
         QVERIFY(!w.lastOutcome()->ok());
         QVERIFY(!w.lastOutcome()->error.contains(QLatin1Char('\n')));
         w.setInputFiles({});
+    }
+
+    // Input chooser: an image through the model's default pipeline, a folder as a dataset
+    // (averaged over its samples), and bad inputs that fail the run with a one-line error.
+    void imageAndFolderInputs() {
+        using qs::app::InputSpec;
+        namespace an = qs::engine::analysis;
+        MainWindow w;
+        QVERIFY(w.openModel(qs::app::bundledSamplePath(), false));
+        QVERIFY(waitForRun(w));
+        const auto& sg = w.document()->model().main();
+        const int rows = static_cast<int>(sg.inputs.size() + sg.operators.size());
+        // The RMSE of the model's output tensor in the last run.
+        const auto outputRmse = [&w]() -> double {
+            const auto* a = w.lastOutcome()->metrics.analysis.get();
+            if (!a || a->tensors.empty()) return std::nan("");
+            return a->tensors.back().averaged.rmse;
+        };
+        const auto runWith = [&w](const QStringList& paths) {
+            const auto* before = w.lastOutcome();
+            w.setInputFiles(paths);
+            return waitForRun(w, before);
+        };
+
+        const QString cat = QStringLiteral(QS_SAMPLES_DIR "/images/coral_cat.bmp");
+        QVERIFY(runWith({cat}));
+        const auto* out = w.lastOutcome();
+        QVERIFY2(out->ok(), qPrintable(out->error));
+        QCOMPARE(out->request.input.kind, InputSpec::Kind::Files);
+        QCOMPARE(out->opsRun, static_cast<int>(sg.operators.size()));
+        QCOMPARE(w.layerTable()->model()->rowCount(), rows);
+        QVERIFY(out->inputSummary.contains(QStringLiteral("coral_cat.bmp")));
+        QVERIFY(out->inputSummary.contains(QStringLiteral("32x32")));
+        QVERIFY(out->inputSummary.contains(QStringLiteral("quantization error")));
+        QVERIFY(w.statusBar()->currentMessage().contains(out->inputSummary));
+        const double catRmse = outputRmse();
+        QVERIFY(std::isfinite(catRmse));
+
+        // A folder: a .npy (another image, preprocessed) and the cat image, sorted by name.
+        QTemporaryDir tmp;
+        const QString folder = tmp.filePath(QStringLiteral("dataset"));
+        QVERIFY(QDir().mkpath(folder));
+        auto flower =
+            qs::engine::preprocess::readImage(QS_SAMPLES_DIR "/images/coral_sunflower.bmp");
+        QVERIFY(flower.has_value());
+        auto pre = qs::engine::preprocess::preprocess(*flower, {}, w.document()->model(), 0);
+        QVERIFY(pre.has_value());
+        const QString npy = folder + QStringLiteral("/a_sunflower.npy");
+        QVERIFY(qs::engine::writeNpy(npy.toStdString(), pre->input).has_value());
+        QVERIFY(QFile::copy(cat, folder + QStringLiteral("/b_cat.bmp")));
+        QVERIFY(runWith({npy}));
+        QVERIFY2(w.lastOutcome()->ok(), qPrintable(w.lastOutcome()->error));
+        const double flowerRmse = outputRmse();
+        QVERIFY(std::isfinite(flowerRmse));
+        QVERIFY(flowerRmse != catRmse);
+
+        QVERIFY(runWith({folder}));
+        out = w.lastOutcome();
+        QVERIFY2(out->ok(), qPrintable(out->error));
+        QCOMPARE(out->request.input.kind, InputSpec::Kind::Folder);
+        QCOMPARE(out->sampleNames,
+                 QStringList({QStringLiteral("a_sunflower.npy"), QStringLiteral("b_cat.bmp")}));
+        QCOMPARE(out->metrics.analysis->samples, 2);
+        QCOMPARE(w.layerTable()->model()->rowCount(), rows);
+        // The table shows the metrics averaged over the samples.
+        QVERIFY(std::abs(outputRmse() - (catRmse + flowerRmse) / 2) <=
+                1e-9 * std::max(1.0, catRmse));
+
+        // Bad inputs: the run fails with one line naming the problem; the window lives on.
+        const auto expectError = [&](const QStringList& paths, const QString& part) {
+            if (!runWith(paths)) return false;
+            const auto* o = w.lastOutcome();
+            if (o->ok() || o->error.contains(QLatin1Char('\n')) || !o->error.contains(part)) {
+                qWarning() << "error was:" << o->error;
+                return false;
+            }
+            return w.statusBar()->currentMessage().contains(o->error);
+        };
+        const QString bad = tmp.filePath(QStringLiteral("broken.png"));
+        QFile f(bad);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("not a png at all");
+        f.close();
+        QVERIFY(expectError({bad}, QStringLiteral("broken.png")));
+        const QString empty = tmp.filePath(QStringLiteral("empty"));
+        QVERIFY(QDir().mkpath(empty));
+        QVERIFY(expectError({empty}, QStringLiteral("no input samples")));
+        qs::engine::TensorValue small(qs::model::DType::Int8, {1, 4, 4, 3});
+        const QString wrong = tmp.filePath(QStringLiteral("wrong_shape.npy"));
+        QVERIFY(qs::engine::writeNpy(wrong.toStdString(), small).has_value());
+        QVERIFY(expectError({wrong}, QStringLiteral("does not match input")));
+        // A dataset with one unreadable file fails as a whole.
+        QVERIFY(QFile::copy(bad, folder + QStringLiteral("/c_broken.png")));
+        QVERIFY(expectError({folder}, QStringLiteral("c_broken.png")));
+
+        QVERIFY(runWith({}));  // back to seeded random
+        QVERIFY(w.lastOutcome()->ok());
+        QCOMPARE(w.layerTable()->model()->rowCount(), rows);
     }
 
     void opensAndRunsEveryConformanceModel() {
