@@ -360,27 +360,12 @@ public:
         }
 
         m_fast = !ctx.plain() && m_type != DType::Int16;
-        if (m_fast && m_type == DType::Float32) {
-            // The float GEMM covers one group; grouped float convolutions run the reference.
-            m_fast = m_in_s.c == m_f_s.c;
-            if (m_fast && filter->isConstant()) {
-                m_packed_f32 = packWeightsF32(in<float>(*filter->constant), m_f_s.n,
-                                              m_f_s.h * m_f_s.w * m_f_s.c);
-                m_packed_valid = true;
-            }
-        } else if (m_fast) {
-            m_fast = fastEligible(m_in_s, m_f_s);
-            if (m_fast && filter->isConstant()) {
-                const int32_t k = m_f_s.h * m_f_s.w * m_f_s.c;
-                if (m_type == DType::Int8)
-                    m_packed =
-                        packWeightsS16(in<int8_t>(*filter->constant), m_f_s.n, k, p.weights_offset);
-                else
-                    m_packed = packWeightsS16(in<uint8_t>(*filter->constant), m_f_s.n, k,
-                                              p.weights_offset);
-                m_packed_valid = true;
-            }
-        }
+        // The float GEMM covers one group; grouped float convolutions run the reference.
+        if (m_fast)
+            m_fast = m_type == DType::Float32 ? m_in_s.c == m_f_s.c : fastEligible(m_in_s, m_f_s);
+        if (m_fast)
+            m_filter.prepare(filter->constant, m_type, m_f_s.n, m_f_s.h * m_f_s.w * m_f_s.c,
+                             m_type == DType::Float32 ? 0 : p.weights_offset);
         return {};
     }
 
@@ -394,11 +379,8 @@ public:
             case DType::Float32: {
                 const float* b = bias ? in<float>(*bias) : nullptr;
                 if (m_fast) {
-                    if (!m_packed_valid)
-                        m_packed_f32 =
-                            packWeightsF32(in<float>(filter), m_f_s.n, m_f_s.h * m_f_s.w * m_f_s.c);
-                    convFastFloat(p, m_in_s, in<float>(input), m_f_s, m_packed_f32, b, m_out_s,
-                                  out<float>(output), m_float_scratch);
+                    convFastFloat(p, m_in_s, in<float>(input), m_f_s, m_filter.f32(filter), b,
+                                  m_out_s, out<float>(output), m_float_scratch);
                 } else
                     convReference(p, m_in_s, in<float>(input), m_f_s, in<float>(filter), b, m_out_s,
                                   out<float>(output));
@@ -434,10 +416,7 @@ private:
                           out<T>(output));
             return;
         }
-        if (!m_packed_valid)
-            m_packed = packWeightsS16(in<W>(filter), m_f_s.n, m_f_s.h * m_f_s.w * m_f_s.c,
-                                      m_params.weights_offset);
-        convFastPacked<T>(m_params, m_in_s, in<T>(input), m_f_s, m_packed, b, m_out_s,
+        convFastPacked<T>(m_params, m_in_s, in<T>(input), m_f_s, m_filter.s16(filter), b, m_out_s,
                           out<T>(output), m_scratch);
     }
 
@@ -446,9 +425,7 @@ private:
     DType m_type = DType::Float32;
     const TensorInfo* m_bias = nullptr;
     bool m_fast = false;
-    bool m_packed_valid = false;
-    PackedWeightsS16 m_packed;
-    PackedWeightsF32 m_packed_f32;
+    PackedFilter m_filter;
     ConvFastScratch m_scratch;
     std::vector<float> m_float_scratch;
 };

@@ -220,19 +220,9 @@ public:
             return ctx.fail(strFormat("input type {} is not supported", model::dtypeName(m_type)));
         }
         m_fast = !ctx.plain() && m_type != DType::Int16 && m_depth < 33000;
-        if (m_fast && m_type == DType::Float32 && filter->isConstant()) {
-            m_packed_f32 = packWeightsF32(in<float>(*filter->constant), m_units, m_depth);
-            m_packed_valid = true;
-        }
-        if (m_fast && (m_type == DType::Int8 || m_type == DType::UInt8) && filter->isConstant()) {
-            if (m_type == DType::Int8)
-                m_packed = packWeightsS16(in<int8_t>(*filter->constant), m_units, m_depth,
-                                          p.weights_offset);
-            else
-                m_packed = packWeightsS16(in<uint8_t>(*filter->constant), m_units, m_depth,
-                                          p.weights_offset);
-            m_packed_valid = true;
-        }
+        if (m_fast)
+            m_filter.prepare(filter->constant, m_type, m_units, m_depth,
+                             m_type == DType::Float32 ? 0 : p.weights_offset);
         return {};
     }
 
@@ -246,9 +236,7 @@ public:
             case DType::Float32: {
                 const float* b = bias ? in<float>(*bias) : nullptr;
                 if (m_fast) {
-                    if (!m_packed_valid)
-                        m_packed_f32 = packWeightsF32(in<float>(filter), m_units, m_depth);
-                    fcFastFloat(p, m_batches, m_units, in<float>(input), m_packed_f32, b,
+                    fcFastFloat(p, m_batches, m_units, in<float>(input), m_filter.f32(filter), b,
                                 out<float>(output));
                 } else
                     fullyConnectedReference(p, m_batches, m_depth, m_units, in<float>(input),
@@ -281,18 +269,15 @@ private:
                                     in<T>(filter), b, out<T>(output));
             return;
         }
-        if (!m_packed_valid)
-            m_packed = packWeightsS16(in<T>(filter), m_units, m_depth, m_params.weights_offset);
-        fcFastPacked<T>(m_params, m_batches, m_depth, m_units, in<T>(input), m_packed, b,
-                        out<T>(output), m_a, m_c);
+        fcFastPacked<T>(m_params, m_batches, m_depth, m_units, in<T>(input), m_filter.s16(filter),
+                        b, out<T>(output), m_a, m_c);
     }
 
     FullyConnectedParams m_params;
     int32_t m_batches = 0, m_depth = 0, m_units = 0;
     DType m_type = DType::Float32;
-    bool m_fast = false, m_packed_valid = false;
-    PackedWeightsS16 m_packed;
-    PackedWeightsF32 m_packed_f32;
+    bool m_fast = false;
+    PackedFilter m_filter;
     std::vector<int16_t> m_a;
     std::vector<int32_t> m_c;
 };

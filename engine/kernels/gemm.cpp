@@ -113,8 +113,6 @@ __attribute__((target("avx2"))) void gemmAvx2(const int16_t* a, int32_t m, int32
 }
 
 const bool kHasAvx2 = __builtin_cpu_supports("avx2");
-// The float kernel needs AVX2 only; it must not use FMA (see gemmF32Avx2).
-const bool kHasAvx2Fma = kHasAvx2;
 
 // ---- float ----
 
@@ -266,14 +264,42 @@ PackedWeightsF32 packWeightsF32(const float* rows, int32_t n, int32_t k) {
 
 void gemmF32(const float* a, int32_t m, int32_t lda, const PackedWeightsF32& w, const float* bias,
              float lo, float hi, float* c, int32_t ldc) {
-    if (kHasAvx2Fma)
+    if (kHasAvx2)
         gemmF32Avx2(a, m, lda, w, bias, lo, hi, c, ldc);
     else
         gemmF32Scalar(a, m, lda, w, bias, lo, hi, c, ldc);
 }
 
-bool gemmF32UsesAvx2Fma() {
-    return kHasAvx2Fma;
+void PackedFilter::prepare(const TensorValue* constant, model::DType type, int32_t n, int32_t k,
+                           int32_t offset) {
+    m_type = type;
+    m_n = n, m_k = k, m_offset = offset;
+    m_constant = constant != nullptr;
+    if (m_constant) pack(*constant);
+}
+
+void PackedFilter::pack(const TensorValue& filter) {
+    switch (m_type) {
+        case model::DType::Int8:
+            m_s16 = packWeightsS16(filter.data<int8_t>().data(), m_n, m_k, m_offset);
+            break;
+        case model::DType::UInt8:
+            m_s16 = packWeightsS16(filter.data<uint8_t>().data(), m_n, m_k, m_offset);
+            break;
+        default:
+            m_f32 = packWeightsF32(filter.data<float>().data(), m_n, m_k);
+            break;
+    }
+}
+
+const PackedWeightsS16& PackedFilter::s16(const TensorValue& filter) {
+    if (!m_constant) pack(filter);
+    return m_s16;
+}
+
+const PackedWeightsF32& PackedFilter::f32(const TensorValue& filter) {
+    if (!m_constant) pack(filter);
+    return m_f32;
 }
 
 }  // namespace qs::engine::kernels

@@ -8,6 +8,9 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/tensor_value.h"
+#include "model/dtype.h"
+
 namespace qs::engine::kernels {
 
 // Weights (n rows of k values) packed for gemmS16: blocks of 16 output channels, and inside
@@ -44,12 +47,31 @@ PackedWeightsF32 packWeightsF32(const float* rows, int32_t n, int32_t k);
 
 // C[r * ldc + j] = clamp(sum_d A[r * lda + d] * W[j][d] + bias[j], lo, hi) for r < m, j < n
 // (bias may be null: + 0.0f, as the reference loops add). Each output is one accumulator summed
-// in depth order, as the reference loops do; with FMA each step rounds once instead of twice,
-// so results differ from the reference by float rounding only.
+// in depth order with a separate multiply and add, as the reference loops do, so the results
+// are bit-identical to theirs.
 void gemmF32(const float* a, int32_t m, int32_t lda, const PackedWeightsF32& w, const float* bias,
              float lo, float hi, float* c, int32_t ldc);
 
-// True when the AVX2+FMA float microkernel is in use.
-bool gemmF32UsesAvx2Fma();
+// The packed filter of a fast CONV_2D or FULLY_CONNECTED kernel: packed once at prepare when
+// the filter is a constant, otherwise again at every eval from the run-time filter.
+class PackedFilter {
+public:
+    // n output channels of depth k; `offset` (weights_offset) is added to 8-bit weights.
+    // `constant` is the filter's data when it is a constant, else nullptr.
+    void prepare(const TensorValue* constant, model::DType type, int32_t n, int32_t k,
+                 int32_t offset);
+    // The packed weights for this eval's filter (int8/uint8 or float32 filters).
+    const PackedWeightsS16& s16(const TensorValue& filter);
+    const PackedWeightsF32& f32(const TensorValue& filter);
+
+private:
+    void pack(const TensorValue& filter);
+
+    model::DType m_type = model::DType::Float32;
+    int32_t m_n = 0, m_k = 0, m_offset = 0;
+    bool m_constant = false;
+    PackedWeightsS16 m_s16;
+    PackedWeightsF32 m_f32;
+};
 
 }  // namespace qs::engine::kernels
