@@ -253,7 +253,12 @@ void HeatmapView::showEvent(QShowEvent* event) {
 void HeatmapView::redraw() {
     m_dirty = false;
     auto* d = m_map->data();
-    if (!m_data || m_data->elements() == 0) {
+    // With nothing to show, the plot shows nothing: no map, axes or colour scale.
+    const bool empty = !m_data || m_data->elements() == 0;
+    for (QCPLayerable* part :
+         std::initializer_list<QCPLayerable*>{m_map, m_scale, m_plot->xAxis, m_plot->yAxis})
+        part->setVisible(!empty);
+    if (empty) {
         d->setSize(1, 1);
         d->setCell(0, 0, kNaN);
         m_info->setText(m_data ? tr("Empty tensor") : tr("Select a tensor in the graph or table"));
