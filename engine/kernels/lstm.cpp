@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "engine/kernels/ops_util.h"
 #include "model/str_format.h"
 
 namespace qs::engine::kernels {
@@ -249,33 +250,100 @@ int16_t gemmlowpTanh16(int16_t raw, int integer_bits) {
 
 namespace {
 
-// portable_tensor_utils.cc PortableMatrixBatchVectorMultiplyAccumulate (int16 output, one
-// batch row): bias + dot in int32, rescale, add what the gate holds, saturate to int16. The
-// per-matrix rounding is the profile's MultiplyByQuantizedMultiplier.
-template <RequantRule R>
-void matVecAccumulate16(const int8_t* m, int32_t rows, int32_t cols, const int8_t* v,
-                        const int32_t* bias, int32_t multiplier, int shift, int16_t* gate) {
+// portable_tensor_utils.cc PortableMatrixBatchVectorMultiplyAccumulateImpl (one batch row):
+// bias + dot in int32, rescale, add the output zero point and what the output holds,
+// saturate to T (int16 for the gates, int8 for the projection). The rounding is the
+// profile's MultiplyByQuantizedMultiplier.
+template <RequantRule R, class T>
+void matVecAccumulate(const int8_t* m, int32_t rows, int32_t cols, const int8_t* v,
+                      const int32_t* bias, int32_t multiplier, int shift, int32_t output_zp,
+                      T* out) {
     for (int32_t r = 0; r < rows; ++r) {
         const int8_t* row = m + int64_t{r} * cols;
         // |w * x| <= 128 * 128, so int32 holds 2^17 terms plus the bias.
         int32_t acc = bias[r];
         for (int32_t c = 0; c < cols; ++c) acc += int32_t{row[c]} * int32_t{v[c]};
-        acc = requantize<R>(acc, multiplier, shift) + gate[r];
-        gate[r] = static_cast<int16_t>(std::clamp<int32_t>(acc, -32768, 32767));
+        acc = requantize<R>(acc, multiplier, shift) + output_zp + out[r];
+        out[r] = static_cast<T>(
+            std::clamp<int32_t>(acc, std::numeric_limits<T>::min(), std::numeric_limits<T>::max()));
     }
 }
 
-// lstm_eval.cc CalculateLstmGateInteger8x8_16 without peephole and layer norm: the gate
-// starts at 0 (the bias is folded into the input matmul's effective bias), then sigmoid
-// (Q3.12 -> Q0.15) or tanh with 3 integer bits.
+int32_t wrapAdd32(int32_t a, int32_t b) {
+    return static_cast<int32_t>(static_cast<uint32_t>(a) + static_cast<uint32_t>(b));
+}
+int32_t wrapMul32(int32_t a, int32_t b) {
+    return static_cast<int32_t>(static_cast<uint32_t>(a) * static_cast<uint32_t>(b));
+}
+
+template <RequantRule R>
+void layerNorm(int16_t* gate, const int16_t* coefficients, const int32_t* bias, int32_t scale_a,
+               int scale_b, int32_t variance_guard, int32_t n) {
+    // x1024 (2^10) keeps resolution after normalising; variances carry 2^20.
+    constexpr int32_t kTwoToPower20 = 1 << 20;
+    int64_t sum = 0, sum_sq = 0;
+    for (int32_t j = 0; j < n; ++j) {
+        const int32_t v = gate[j];
+        sum += v;
+        sum_sq += v * v;  // <= 2^30, so the int32 product cannot overflow
+    }
+    const auto mean = static_cast<int32_t>(sum * 1024 / n);
+    // Upstream's own note: exact only for power-of-two n (the integer 2^20 / n).
+    const int32_t temp = kTwoToPower20 / n;
+    const int64_t variance = sum_sq * temp - int64_t{mean} * int64_t{mean};
+    auto variance2 = static_cast<int32_t>(variance / kTwoToPower20);
+    if (variance2 < 1) variance2 = variance_guard;
+    int32_t inv_a = 0;
+    int inv_b = 0;
+    invSqrtMultiplier(variance2, -1, inv_a, inv_b);
+    for (int32_t j = 0; j < n; ++j) {
+        const int32_t shifted = 1024 * int32_t{gate[j]} - mean;  // |.| < 2^26
+        const int32_t rescaled = requantize<R>(shifted, inv_a, inv_b);
+        // `rescaled * layer_norm_weights[j] + bias[j]` is int32 arithmetic upstream (its
+        // TODO: "Saturate this"); it wraps on x86, and so do we, before widening to int64.
+        const int64_t val3 = wrapAdd32(wrapMul32(rescaled, coefficients[j]), bias[j]);
+        const auto val4 = static_cast<int32_t>((val3 > 0 ? val3 + 512 : val3 - 512) / 1024);
+        const int32_t val5 = requantize<R>(val4, scale_a, scale_b + 12);
+        gate[j] = static_cast<int16_t>(std::clamp<int32_t>(val5, -32768, 32767));
+    }
+}
+
+// Which cells of one batch row get the peephole term. lstm_eval.cc calls
+// VectorBatchVectorCwiseProductAccumulate(cell_to_gate, n_output, cell_state, n_batch, ...)
+// with v_size n_output, not n_cell: it walks the first n_batch * n_output elements of the
+// [n_batch, n_cell] cell state and gate, weight index = flat index % n_output. With
+// projection (n_output < n_cell) the last cells get no peephole, and when one call covers
+// several batch rows (time-major input) the rows shift against the weights. Reproduced.
+struct PeepholeSpan {
+    int32_t flat_offset = 0;  // flat index of this row's first cell in the call
+    int32_t count = 0;        // cells of this row inside the walked range
+    int32_t v_size = 1;       // n_output
+};
+
+// lstm_eval.cc CalculateLstmGateInteger8x8_16: the gate starts at 0 (without layer norm the
+// bias is folded into the input matmul's effective bias), then input and recurrent matmuls,
+// the peephole (PortableVectorBatchVectorCwiseProductAccumulate: MBQM of the int16 product,
+// saturating add), layer norm, and sigmoid (Q3.12 -> Q0.15) or tanh with 3 integer bits.
 template <RequantRule R>
 void gateInteger(const LstmShape& s, const LstmGateQuant& g, const int8_t* x, const int8_t* w_in,
-                 const int8_t* h, const int8_t* w_rec, bool sigmoid_gate, int16_t* gate) {
+                 const int8_t* h, const int8_t* w_rec, const int16_t* c, const int16_t* w_peep,
+                 const PeepholeSpan& peep, const int16_t* ln, bool sigmoid_gate, int16_t* gate) {
     std::fill_n(gate, s.n_cell, int16_t{0});
-    matVecAccumulate16<R>(w_in, s.n_cell, s.n_input, x, g.input_effective_bias.data(),
-                          g.effective_input_scale_a, g.effective_input_scale_b, gate);
-    matVecAccumulate16<R>(w_rec, s.n_cell, s.n_output, h, g.recurrent_effective_bias.data(),
-                          g.effective_recurrent_scale_a, g.effective_recurrent_scale_b, gate);
+    matVecAccumulate<R>(w_in, s.n_cell, s.n_input, x, g.input_effective_bias.data(),
+                        g.effective_input_scale_a, g.effective_input_scale_b, 0, gate);
+    matVecAccumulate<R>(w_rec, s.n_cell, s.n_output, h, g.recurrent_effective_bias.data(),
+                        g.effective_recurrent_scale_a, g.effective_recurrent_scale_b, 0, gate);
+    if (w_peep) {
+        for (int32_t j = 0; j < peep.count; ++j) {
+            const int16_t wv = w_peep[(peep.flat_offset + j) % peep.v_size];
+            const int32_t prod = requantize<R>(int32_t{wv} * int32_t{c[j]},
+                                               g.effective_cell_scale_a, g.effective_cell_scale_b);
+            gate[j] = static_cast<int16_t>(std::clamp<int32_t>(prod + gate[j], -32768, 32767));
+        }
+    }
+    if (ln)
+        layerNorm<R>(gate, ln, g.layer_norm_bias.data(), g.layer_norm_scale_a, g.layer_norm_scale_b,
+                     g.variance_guard, s.n_cell);
     for (int32_t i = 0; i < s.n_cell; ++i)
         gate[i] = sigmoid_gate ? gemmlowpLogistic16(gate[i], 3) : gemmlowpTanh16(gate[i], 3);
 }
@@ -287,18 +355,21 @@ int16_t cwiseMulShift(int16_t a, int16_t b, int shift) {
 
 template <RequantRule R>
 void stepInteger(const LstmShape& s, const LstmIntegerParams& q, const LstmIntegerWeights& w,
-                 const int8_t* x, int8_t* h, int16_t* c, int8_t* out, int16_t* scratch,
-                 int8_t* hidden) {
+                 const PeepholeSpan& peep, const int8_t* x, int8_t* h, int16_t* c, int8_t* out,
+                 int16_t* scratch, int8_t* hidden) {
     const int32_t n = s.n_cell;
     int16_t* input_gate = scratch;
     int16_t* forget_gate = scratch + n;
     int16_t* cell_gate = scratch + 2 * int64_t{n};
     int16_t* output_gate = scratch + 3 * int64_t{n};
     const bool cifg = w.input_to[0] == nullptr;
-    if (!cifg)
-        gateInteger<R>(s, q.gates[0], x, w.input_to[0], h, w.recurrent_to[0], true, input_gate);
-    gateInteger<R>(s, q.gates[1], x, w.input_to[1], h, w.recurrent_to[1], true, forget_gate);
-    gateInteger<R>(s, q.gates[2], x, w.input_to[2], h, w.recurrent_to[2], false, cell_gate);
+    auto gate = [&](int g, bool sigmoid_gate, int16_t* dst) {
+        gateInteger<R>(s, q.gates[g], x, w.input_to[g], h, w.recurrent_to[g], c, w.cell_to[g], peep,
+                       w.layer_norm[g], sigmoid_gate, dst);
+    };
+    if (!cifg) gate(0, true, input_gate);
+    gate(1, true, forget_gate);
+    gate(2, false, cell_gate);
     // UpdateLstmCellInteger: c = f * c >> 15 (Q0.15 gate), then + i * g >> (30 + cell_scale)
     // (two Q0.15 values into the cell scale), saturating add, optional clip. CIFG uses
     // 32767 - f (Sub1Vector's "one" is 32767).
@@ -311,10 +382,11 @@ void stepInteger(const LstmShape& s, const LstmIntegerParams& q, const LstmInteg
             sum = std::clamp<int32_t>(sum, -q.quantized_cell_clip, q.quantized_cell_clip);
         c[i] = static_cast<int16_t>(sum);
     }
-    gateInteger<R>(s, q.gates[3], x, w.input_to[3], h, w.recurrent_to[3], true, output_gate);
+    // The output gate's peephole sees the updated cell state.
+    gate(3, true, output_gate);
     // CalculateLstmOutputInteger8x8_16: tanh of the cell state (15 + cell_scale integer bits),
     // times the output gate through the hidden scale. PortableCwiseMul SUBTRACTS the hidden
-    // zero point (upstream's sign, reproduced); without projection hidden is the new h.
+    // zero point (upstream's sign, reproduced).
     for (int32_t i = 0; i < n; ++i) {
         const int16_t t = gemmlowpTanh16(c[i], 15 + q.cell_scale);
         int32_t v = requantize<R>(int32_t{output_gate[i]} * int32_t{t}, q.effective_hidden_scale_a,
@@ -322,11 +394,33 @@ void stepInteger(const LstmShape& s, const LstmIntegerParams& q, const LstmInteg
         v = std::clamp<int32_t>(v - q.hidden_zp, -128, 127);
         hidden[i] = static_cast<int8_t>(v);
     }
-    std::copy_n(hidden, s.n_output, h);
+    if (w.projection) {
+        // From 0 (no float-style bias start): MatrixBatchVectorMultiplyAccumulate into int8
+        // with the output state zero point, then the int8 clip.
+        std::fill_n(h, s.n_output, int8_t{0});
+        matVecAccumulate<R>(w.projection, s.n_output, n, hidden, q.projection_effective_bias.data(),
+                            q.effective_proj_scale_a, q.effective_proj_scale_b, q.output_state_zp,
+                            h);
+        if (q.quantized_proj_clip > 0)
+            for (int32_t i = 0; i < s.n_output; ++i)
+                h[i] = std::clamp<int8_t>(h[i], static_cast<int8_t>(-q.quantized_proj_clip),
+                                          q.quantized_proj_clip);
+    } else {
+        std::copy_n(hidden, s.n_output, h);
+    }
     std::copy_n(h, s.n_output, out);
 }
 
 }  // namespace
+
+void applyLayerNormInt16(RequantRule rule, int16_t* gate, const int16_t* coefficients,
+                         const int32_t* bias, int32_t scale_a, int scale_b, int32_t variance_guard,
+                         int32_t n) {
+    withRule(rule, [&](auto rule_tag) {
+        constexpr RequantRule R = decltype(rule_tag)::value;
+        layerNorm<R>(gate, coefficients, bias, scale_a, scale_b, variance_guard, n);
+    });
+}
 
 void lstmInteger8x8_16Reference(const LstmParams& p, const LstmShape& s, const LstmIntegerParams& q,
                                 const LstmIntegerWeights& w, const int8_t* input,
@@ -334,16 +428,23 @@ void lstmInteger8x8_16Reference(const LstmParams& p, const LstmShape& s, const L
                                 int16_t* scratch, int8_t* hidden) {
     withRule(q.rule, [&](auto rule_tag) {
         constexpr RequantRule R = decltype(rule_tag)::value;
-        // EvalInteger8x8_16 runs time-major input as all batches per step and batch-major
-        // input batch by batch; every operation is per batch row, so the order is free.
+        // EvalInteger8x8_16 runs time-major input as all batches per step (one call with
+        // n_batch rows) and batch-major input batch by batch (n_batch = 1). Every operation
+        // but the peephole walk (PeepholeSpan) is per batch row, so the loop order is free.
+        const int32_t rows_per_call = p.time_major ? s.n_batch : 1;
         for (int32_t b = 0; b < s.n_batch; ++b) {
             int8_t* h = output_state + int64_t{b} * s.n_output;
             int16_t* c = cell_state + int64_t{b} * s.n_cell;
+            const int32_t row_in_call = p.time_major ? b : 0;
+            PeepholeSpan peep;
+            peep.v_size = s.n_output;
+            peep.flat_offset = row_in_call * s.n_cell;
+            peep.count = std::clamp(rows_per_call * s.n_output - peep.flat_offset, 0, s.n_cell);
             for (int32_t t = 0; t < s.max_time; ++t) {
                 const int64_t row =
                     p.time_major ? int64_t{t} * s.n_batch + b : int64_t{b} * s.max_time + t;
-                stepInteger<R>(s, q, w, input + row * s.n_input, h, c, output + row * s.n_output,
-                               scratch, hidden);
+                stepInteger<R>(s, q, w, peep, input + row * s.n_input, h, c,
+                               output + row * s.n_output, scratch, hidden);
             }
         }
     });
@@ -521,7 +622,17 @@ public:
                 w.recurrent_to[g] = ctx.hasInput(kRecurrentToInput + g)
                                         ? in<int8_t>(ctx.input(kRecurrentToInput + g))
                                         : nullptr;
+                // Cell-to-gate (peephole) weights exist for gates 0, 1, 3 (inputs 9-11).
+                const int peep = g == 0 ? kCellToInput : g == 1 ? kCellToForget : kCellToOutput;
+                w.cell_to[g] =
+                    g != 2 && ctx.hasInput(peep) ? in<int16_t>(ctx.input(peep)) : nullptr;
+                w.layer_norm[g] = ctx.hasInput(kInputLayerNorm + g)
+                                      ? in<int16_t>(ctx.input(kInputLayerNorm + g))
+                                      : nullptr;
             }
+            w.projection = ctx.hasInput(kProjectionWeights)
+                               ? in<int8_t>(ctx.input(kProjectionWeights))
+                               : nullptr;
             lstmInteger8x8_16Reference(m_params, m_shape, m_int, w, in<int8_t>(ctx.input(kInput)),
                                        out<int8_t>(*out_state), out<int16_t>(*cell_state),
                                        out<int8_t>(ctx.output(0)), m_scratch16.data(),
@@ -559,18 +670,17 @@ public:
     }
 
 private:
-    // The int8x8_16 LSTM: unidirectional_sequence_lstm.cc Prepare (5 intermediates) and
-    // PopulateQuantizedLstmParams8x8_16 / PopulatePrecomputedZPTimesWeightsWithBias.
+    // The int8x8_16 LSTM: unidirectional_sequence_lstm.cc Prepare (5 intermediates),
+    // CheckInputTensorDimensions (integer types), PopulateQuantizedLstmParams8x8_16 and
+    // PopulatePrecomputedZPTimesWeightsWithBias.
     Result<void> prepareInteger(PrepareContext& ctx,
                                 const model::UnidirectionalSequenceLSTMOptions& o) {
         const auto& s = m_shape;
         auto present = [&](int i) { return ctx.input(i) != nullptr; };
-        if (present(kCellToForget) || present(kCellToOutput))
-            return ctx.fail("the integer LSTM with peephole weights is not supported yet");
-        if (present(kForgetLayerNorm))
-            return ctx.fail("the integer LSTM with layer norm is not supported yet");
-        if (present(kProjectionWeights))
-            return ctx.fail("the integer LSTM with projection is not supported yet");
+        const bool cifg = !present(kInputToInput);
+        const bool peephole = present(kCellToOutput);
+        const bool layer_norm = present(kForgetLayerNorm);
+        const bool projection = present(kProjectionWeights);
         if (o.diagonal_recurrent_tensors)
             return ctx.fail("diagonal recurrent weights are float-only");
         // The integer kernels always use sigmoid and tanh (lstm_eval.cc); another fused
@@ -583,9 +693,26 @@ private:
                 strFormat("the integer LSTM has {} intermediate tensors: only the 5 of the 8x8_16 "
                           "variant are supported",
                           ctx.numIntermediates()));
+        // The peephole walks n_batch * n_output cells (see PeepholeSpan); with more outputs
+        // than cells upstream would read past the cell state.
+        if (peephole && s.n_output > s.n_cell)
+            return ctx.fail(strFormat(
+                "an integer LSTM with peephole needs n_output ({}) <= n_cell ({}): TFLite's "
+                "peephole step walks n_output values per batch row",
+                s.n_output, s.n_cell));
         const TensorInfo* hidden = ctx.intermediate(4);
         if (!hidden || !hidden->quant->isQuantized())
             return ctx.fail("intermediate 4 (the hidden state scale) must be quantized");
+        // With layer norm the gate matmuls land in intermediates 0-3's scales, else Q3.12.
+        float gate_scale[4] = {0x1p-12f, 0x1p-12f, 0x1p-12f, 0x1p-12f};
+        if (layer_norm)
+            for (int g = cifg ? 1 : 0; g < 4; ++g) {
+                const TensorInfo* t = ctx.intermediate(g);
+                if (!t || !t->quant->isQuantized() || !(t->scale() > 0.0f))
+                    return ctx.fail(strFormat(
+                        "intermediate {} (the gate scale under layer norm) must be quantized", g));
+                gate_scale[g] = t->scale();
+            }
         const TensorInfo* input = ctx.input(kInput);
         const TensorInfo* out_state = ctx.input(kOutputState);
         const TensorInfo* cell_state = ctx.input(kCellState);
@@ -599,21 +726,28 @@ private:
              {input, out_state, cell_state, static_cast<const TensorInfo*>(&output)})
             if (!t->quant->isQuantized())
                 return ctx.fail(strFormat("tensor '{}' is not quantized", t->name));
-        const bool cifg = !present(kInputToInput);
-        for (int g = cifg ? 1 : 0; g < 4; ++g) {
-            for (int i : {kInputToInput + g, kRecurrentToInput + g}) {
-                const TensorInfo* wt = ctx.input(i);
-                if (wt->dtype != DType::Int8 || !wt->isConstant() || !wt->quant->isQuantized() ||
-                    wt->zeroPoint() != 0)
-                    return ctx.fail(
-                        strFormat("input {} ({}) must be a constant symmetric int8 weight tensor",
-                                  i, wt->name));
-            }
-            const TensorInfo* bias = ctx.input(kInputGateBias + g);
-            if (bias->dtype != DType::Int32 || !bias->isConstant())
-                return ctx.fail(strFormat("input {} ({}) must be a constant int32 bias",
-                                          kInputGateBias + g, bias->name));
-        }
+        // Constant tensors of the expected type: int8 weights (symmetric: upstream ignores
+        // their zero point, so a non-zero one would be silently wrong), int16 peephole and
+        // layer norm coefficients, int32 biases.
+        auto constant = [&](int i, DType dtype, bool symmetric) -> Result<void> {
+            const TensorInfo* t = ctx.input(i);
+            if (!t) return {};
+            if (t->dtype != dtype || !t->isConstant() ||
+                (symmetric && (!t->quant->isQuantized() || t->zeroPoint() != 0)))
+                return ctx.fail(strFormat("input {} ({}) must be a constant {}{} tensor", i,
+                                          t->name, symmetric ? "symmetric " : "",
+                                          model::dtypeName(dtype)));
+            return {};
+        };
+        for (int i = kInputToInput; i <= kRecurrentToOutput; ++i)
+            if (auto r = constant(i, DType::Int8, true); !r) return r;
+        for (int i : {kCellToInput, kCellToForget, kCellToOutput, kInputLayerNorm, kForgetLayerNorm,
+                      kCellLayerNorm, kOutputLayerNorm})
+            if (auto r = constant(i, DType::Int16, true); !r) return r;
+        for (int i = kInputGateBias; i <= kOutputGateBias; ++i)
+            if (auto r = constant(i, DType::Int32, false); !r) return r;
+        if (auto r = constant(kProjectionWeights, DType::Int8, true); !r) return r;
+        if (auto r = constant(kProjectionBias, DType::Int32, false); !r) return r;
         // CheckedLog2(cell_state scale); tanh of the cell state takes 15 + cell_scale integer
         // bits, which PortableApplyTanh handles up to 6 (lstm.cc also insists on <= -9).
         int cell_scale = 0;
@@ -621,6 +755,7 @@ private:
             return ctx.fail(
                 strFormat("the cell state scale {} is not a power of two in [2^-15, 2^-9]",
                           cell_state->scale()));
+        m_int = LstmIntegerParams{};
         m_int.cell_scale = cell_scale;
         m_int.rule = ctx.rule(DType::Int8);
         m_int.quantized_cell_clip =
@@ -628,14 +763,17 @@ private:
                 ? static_cast<int16_t>(
                       std::min(std::max(o.cell_clip / cell_state->scale(), -32768.0f), 32767.0f))
                 : int16_t{0};
-        // Without layer norm every gate's matmul output is Q3.12 (intermediates 0-3 unused).
-        const float gate_scale = 0x1p-12f;
+        // The projection clip is in the output tensor's scale.
+        m_int.quantized_proj_clip =
+            o.proj_clip > 0.0f ? static_cast<int8_t>(std::min(
+                                     std::max(o.proj_clip / output.scale(), -128.0f), 127.0f))
+                               : int8_t{0};
         const float input_scale = input->scale();
         const float state_scale = out_state->scale();
         const int32_t input_zp = input->zeroPoint();
         const int32_t state_zp = out_state->zeroPoint();
-        auto quantize = [&](float real, int32_t& a, int& b) {
-            const auto m = quantizeMultiplierFor(ctx.profile(), static_cast<double>(real));
+        auto quantize = [&](double real, int32_t& a, int& b) {
+            const auto m = quantizeMultiplierFor(ctx.profile(), real);
             a = m.multiplier;
             b = m.shift;
         };
@@ -651,26 +789,61 @@ private:
             }
             return outv;
         };
+        const int peep_input[4] = {kCellToInput, kCellToForget, -1, kCellToOutput};
         for (int g = 0; g < 4; ++g) {
             auto& gq = m_int.gates[g];
             if (g == 0 && cifg) continue;
             const TensorInfo& wi = *ctx.input(kInputToInput + g);
             const TensorInfo& wr = *ctx.input(kRecurrentToInput + g);
+            const int32_t* bias = in<int32_t>(*ctx.input(kInputGateBias + g)->constant);
             // Float products as upstream computes them, widened to double only for
             // QuantizeMultiplier.
-            quantize(wi.scale() * input_scale / gate_scale, gq.effective_input_scale_a,
-                     gq.effective_input_scale_b);
-            quantize(wr.scale() * state_scale / gate_scale, gq.effective_recurrent_scale_a,
-                     gq.effective_recurrent_scale_b);
-            gq.input_effective_bias =
-                foldedBias(wi, in<int32_t>(*ctx.input(kInputGateBias + g)->constant), -input_zp);
+            quantize(static_cast<double>(wi.scale() * input_scale / gate_scale[g]),
+                     gq.effective_input_scale_a, gq.effective_input_scale_b);
+            quantize(static_cast<double>(wr.scale() * state_scale / gate_scale[g]),
+                     gq.effective_recurrent_scale_a, gq.effective_recurrent_scale_b);
+            // "When there is layer normalization, the gate bias does not apply to matmul
+            // directly: y = ln(w * x + w * r + w * c) + b."
+            gq.input_effective_bias = foldedBias(wi, layer_norm ? nullptr : bias, -input_zp);
             gq.recurrent_effective_bias = foldedBias(wr, nullptr, -state_zp);
+            if (peephole && g != 2) {
+                // std::pow(2, cell_scale) is a double, so is the product; stored as float.
+                const float real =
+                    static_cast<float>(std::pow(2, cell_scale) *
+                                       static_cast<double>(ctx.input(peep_input[g])->scale()) /
+                                       static_cast<double>(gate_scale[g]));
+                quantize(static_cast<double>(real), gq.effective_cell_scale_a,
+                         gq.effective_cell_scale_b);
+            }
+            if (layer_norm) {
+                const float ln_scale = ctx.input(kInputLayerNorm + g)->scale();
+                quantize(static_cast<double>(ln_scale), gq.layer_norm_scale_a,
+                         gq.layer_norm_scale_b);
+                // ApplyLayerNorm shifts by layer_norm_scale_b + 12; keep it a valid shift.
+                if (gq.layer_norm_scale_b + 12 > 30)
+                    return ctx.fail(
+                        strFormat("layer norm coefficient scale {} is too large", ln_scale));
+                // "10000 is used to make sure the kernel logic does not overflow."
+                gq.variance_guard = std::max(1, static_cast<int32_t>(10000 * ln_scale));
+                gq.layer_norm_bias.assign(bias, bias + s.n_cell);
+            }
         }
         // 2^-15 (the output gate) * 2^-15 (tanh of the cell) / the hidden scale; TFLite's
         // std::pow(2, -15) is a double, the result is stored in a float.
         quantize(static_cast<float>(0x1p-15 / static_cast<double>(hidden->scale()) * 0x1p-15),
                  m_int.effective_hidden_scale_a, m_int.effective_hidden_scale_b);
         m_int.hidden_zp = hidden->zeroPoint();
+        m_int.output_state_zp = state_zp;
+        if (projection) {
+            const TensorInfo& wp = *ctx.input(kProjectionWeights);
+            quantize(static_cast<double>(wp.scale() * hidden->scale() / state_scale),
+                     m_int.effective_proj_scale_a, m_int.effective_proj_scale_b);
+            const int32_t* proj_bias = present(kProjectionBias)
+                                           ? in<int32_t>(*ctx.input(kProjectionBias)->constant)
+                                           : nullptr;
+            // hidden_zp with a plus sign (lstm.cc), matching CwiseMul's subtraction.
+            m_int.projection_effective_bias = foldedBias(wp, proj_bias, m_int.hidden_zp);
+        }
         m_integer = true;
         output.shape = o.time_major ? std::vector<int32_t>{s.max_time, s.n_batch, s.n_output}
                                     : std::vector<int32_t>{s.n_batch, s.max_time, s.n_output};

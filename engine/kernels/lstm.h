@@ -68,16 +68,29 @@ void lstmFloatReference(const LstmParams& p, const LstmShape& s, const LstmFloat
                         float* scratch);
 
 // The integer "8x8_16" LSTM (int8 input/weights/output state, int16 cell state and gates):
-// TFLite's lstm_eval.cc EvalInteger8x8_16 / LstmStepInteger8x8_16. Per gate (i, f, c, o) the
-// fields of lstm_eval::IntegerLstmParameter: effective_{input,recurrent}_to_<gate>_scale_{a,b}
-// and the zero-point-folded biases {input,recurrent}_to_<gate>_effective_bias.
+// TFLite's lstm_eval.cc EvalInteger8x8_16 / LstmStepInteger8x8_16 with
+// CalculateLstmGateInteger8x8_16, UpdateLstmCellInteger and CalculateLstmOutputInteger8x8_16.
+// Per gate (i, f, c, o) the fields of lstm_eval::IntegerLstmParameter:
+// effective_{input,recurrent,cell}_to_<gate>_scale_{a,b}, the zero-point-folded biases
+// {input,recurrent}_to_<gate>_effective_bias, layer_norm_<gate>_scale_{a,b} and
+// <gate>_variance_guard.
 struct LstmGateQuant {
     int32_t effective_input_scale_a = 0;
     int effective_input_scale_b = 0;
     int32_t effective_recurrent_scale_a = 0;
     int effective_recurrent_scale_b = 0;
-    std::vector<int32_t> input_effective_bias;      // gate bias - input_zp * row sums
+    // gate bias (none with layer norm) - input_zp * row sums
+    std::vector<int32_t> input_effective_bias;
     std::vector<int32_t> recurrent_effective_bias;  // -output_state_zp * row sums
+    // Peephole: 2^cell_scale * cell_to_<gate> scale / gate scale.
+    int32_t effective_cell_scale_a = 0;
+    int effective_cell_scale_b = 0;
+    // Layer norm: the coefficients' scale, the variance floor, and the raw gate bias, which
+    // ApplyLayerNorm adds after normalising (lstm.cc folds no bias into the matmul then).
+    int32_t layer_norm_scale_a = 0;
+    int layer_norm_scale_b = 0;
+    int32_t variance_guard = 1;
+    std::vector<int32_t> layer_norm_bias;
 };
 
 struct LstmIntegerParams {
@@ -87,25 +100,36 @@ struct LstmIntegerParams {
     int32_t hidden_zp = 0;
     int cell_scale = -11;             // log2 of the cell state scale (a power of two)
     int16_t quantized_cell_clip = 0;  // > 0: clip the cell state to +-this
+    // Projection: projection scale * hidden scale / output_state scale, the projection bias
+    // plus hidden_zp * row sums (upstream's sign), the output state zero point and the
+    // int8 projection clip (> 0: clip to +-this).
+    int32_t effective_proj_scale_a = 0;
+    int effective_proj_scale_b = 0;
+    std::vector<int32_t> projection_effective_bias;
+    int32_t output_state_zp = 0;
+    int8_t quantized_proj_clip = 0;
     RequantRule rule = RequantRule::DoubleRounding;
 };
 
 struct LstmIntegerWeights {
     const int8_t* input_to[4] = {};      // [n_cell, n_input]; input_to[0] null under CIFG
     const int8_t* recurrent_to[4] = {};  // [n_cell, n_output]
+    const int16_t* cell_to[4] = {};      // peephole [n_cell]; [2] always null, [0] under CIFG
+    const int16_t* layer_norm[4] = {};   // [n_cell] coefficients; null without layer norm
+    const int8_t* projection = nullptr;  // [n_output, n_cell]
 };
 
-// No peephole, layer norm or projection (the kernel rejects them in prepare). `scratch`
-// holds 4 * n_cell int16 and `hidden` n_cell int8.
+// `scratch` holds 4 * n_cell int16 and `hidden` n_cell int8.
 void lstmInteger8x8_16Reference(const LstmParams& p, const LstmShape& s, const LstmIntegerParams& q,
                                 const LstmIntegerWeights& w, const int8_t* input,
                                 int8_t* output_state, int16_t* cell_state, int8_t* output,
                                 int16_t* scratch, int8_t* hidden);
 
-// gemmlowp fixedpoint.h logistic / tanh on int16 FixedPoint<int16_t, integer_bits> raw
-// values (result Q0.15), as portable_tensor_utils.cc PortableApplySigmoid (3 integer bits)
-// and PortableApplyTanh use them. Exposed for tests.
-int16_t gemmlowpLogistic16(int16_t raw, int integer_bits);
-int16_t gemmlowpTanh16(int16_t raw, int integer_bits);
+// portable_tensor_utils.cc PortableApplyLayerNorm on one row of `n` int16 gate values
+// (in place): integer mean and variance (x1024), 1/sqrt by GetInvSqrtQuantizedMultiplierExp,
+// times the coefficient, plus the bias, back to the gate scale. Exposed for tests.
+void applyLayerNormInt16(RequantRule rule, int16_t* gate, const int16_t* coefficients,
+                         const int32_t* bias, int32_t scale_a, int scale_b, int32_t variance_guard,
+                         int32_t n);
 
 }  // namespace qs::engine::kernels

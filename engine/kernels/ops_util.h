@@ -146,6 +146,59 @@ inline T lookup8(const std::array<T, 256>& lut, T q) {
     return lut[static_cast<size_t>(static_cast<int32_t>(q) - std::numeric_limits<T>::min())];
 }
 
+// tensorflow/lite/kernels/internal/common.h LUTPopulateInt16<float> (TFLite's int16 LUT
+// kernels, e.g. elementwise.cc RSQRT and LOG): 512 segments over the input range, each
+// anchor round(f(x) / s_out) moved by half the rounded error the linear interpolation makes
+// at the segment's midpoint, plus a closing anchor at the input maximum. All float;
+// TfLiteRound is round-half-away-from-zero.
+using Lut16 = std::array<int16_t, 513>;
+inline Lut16 populateLut16(float input_scale, int32_t input_zero_point, float output_scale,
+                           int32_t output_zero_point, const std::function<float(float)>& f) {
+    const float input_min = input_scale * static_cast<float>(-32768 - input_zero_point);
+    const float input_max = input_scale * static_cast<float>(32767 - input_zero_point);
+    const float output_min = output_scale * static_cast<float>(-32768 - output_zero_point);
+    const float output_max = output_scale * static_cast<float>(32767 - output_zero_point);
+    constexpr int kSteps = 512;
+    const float step = (input_max - input_min) / kSteps;
+    const float half_step = step / 2;
+    const float output_scaling_inv = 65536.0f / (output_max - output_min);
+    auto clampToTable = [](float v) {
+        return static_cast<int16_t>(std::min(std::max(v, -32768.0f), 32767.0f));
+    };
+    Lut16 lut{};
+    for (int i = 0; i < kSteps; ++i) {
+        const float val = f(input_min + static_cast<float>(i) * step);
+        const float val_midpoint = f(input_min + static_cast<float>(i) * step + half_step);
+        const float val_next = f(input_min + static_cast<float>(i + 1) * step);
+        const float sample_val = std::round(val * output_scaling_inv);
+        const float midpoint_interp_val =
+            std::round((val_next * output_scaling_inv + std::round(val * output_scaling_inv)) / 2);
+        const float midpoint_val = std::round(val_midpoint * output_scaling_inv);
+        const float bias = std::round((midpoint_interp_val - midpoint_val) / 2);
+        lut[static_cast<size_t>(i)] = clampToTable(sample_val - bias);
+    }
+    lut[kSteps] = clampToTable(std::round(f(input_max) * output_scaling_inv));
+    return lut;
+}
+
+// common.h LUTLookup (int16, via reference/integer_ops/lut.h LookupTable): the high 9 bits
+// pick the segment, the low 7 interpolate; the slope and the sum are int16 as upstream.
+inline int16_t lookup16(const Lut16& lut, int16_t value) {
+    const auto index = static_cast<size_t>(256 + (value >> 7));
+    const int32_t offset = value & 0x7f;
+    const int16_t base = lut[index];
+    const auto slope = static_cast<int16_t>(lut[index + 1] - lut[index]);
+    const int32_t delta = (int32_t{slope} * offset + 64) >> 7;
+    return static_cast<int16_t>(base + delta);
+}
+
+// gemmlowp fixedpoint.h logistic / tanh on int16 FixedPoint<int16_t, integer_bits> raw
+// values (result Q0.15): portable_tensor_utils.cc PortableApplySigmoid (3 integer bits) and
+// PortableApplyTanh use them in the integer LSTM, activations.cc's int16 LOGISTIC / TANH
+// with a power-of-two input scale (optimized_ops) on F3. Defined in lstm.cpp.
+int16_t gemmlowpLogistic16(int16_t raw, int integer_bits);
+int16_t gemmlowpTanh16(int16_t raw, int integer_bits);
+
 // tensorflow/lite/kernels/internal/common.h GetInvSqrtQuantizedMultiplierExp: 1/sqrt(input)
 // as a Q0.31 multiplier and shift (Newton-Raphson in Q3.28), `reverse_shift` -1 for a right
 // shift. Defined in normalization.cpp; L2_NORMALIZATION and RSQRT use it.
