@@ -9,7 +9,9 @@
 //
 // int16 LOGISTIC / TANH (zero points 0, output scale 2^-15): TFLM and, for a non-power-of-two
 // input scale, TFLite builtin interpolate the 256-entry sigmoid table of
-// reference/integer_ops/{logistic,tanh}.h. Quantized HARD_SWISH (int8/uint8) is
+// reference/integer_ops/{logistic,tanh}.h; TFLite builtin with a power-of-two input scale
+// runs gemmlowp's int16 fixed-point logistic / tanh. int16 RSQRT / LOG use elementwise.cc's
+// interpolated 513-entry table (LUTPopulateInt16). Quantized HARD_SWISH (int8/uint8) is
 // reference_ops::HardSwish's 16-bit fixed point in every runtime (reference/hard_swish.h;
 // optimized_ops::HardSwish runs the same scalar code off ARM). int8 ABS / RSQRT / SQRT / LOG
 // follow tensorflow/lite/kernels/elementwise.cc (integer requantization for ABS and RSQRT, a
@@ -259,6 +261,8 @@ enum class QuantPath {
     Raw,         // NEG on 8-bit with equal quantization, zero point 0: the stored value, saturated
     HardSwish,   // reference_ops::HardSwish 16-bit fixed point (8-bit)
     Table16,     // int16 LOGISTIC / TANH: interpolated sigmoid table
+    Gemmlowp16,  // int16 LOGISTIC / TANH, TFLite builtin, power-of-two input scale
+    Lut16,       // int16 RSQRT / LOG: elementwise.cc's 513-entry interpolated table
     AbsRescale,  // elementwise.cc AbsEvalQuantized
     RsqrtInt,    // elementwise.cc RsqrtEvalQuantizedInt8
     SqrtFloat,   // elementwise.cc SqrtEvalQuantized
@@ -391,6 +395,27 @@ public:
             p.output_scale = out_s;
             m_path = QuantPath::SqrtFloat;
             return {};
+        }
+        if constexpr (K == Act::Rsqrt || K == Act::Log) {
+            if (m_type == DType::Int16) {
+                // elementwise.cc GenericPrepare (int16: zero points 0) with RSQRT's LUT
+                // (x <= 0 -> 32767 * s_out, else 1 / sqrt(x)) or LogLUTPrepare
+                // (x <= 0 -> (-32768 - zp_out) * s_out, else log(x)).
+                if (in_zp != 0 || out_zp != 0)
+                    return ctx.fail("int16 input and output need zero point 0");
+                std::function<float(float)> f;
+                if (K == Act::Rsqrt) {
+                    f = [out_s](float x) {
+                        return x <= 0.0f ? 32767 * out_s : 1.0f / std::sqrt(x);
+                    };
+                } else {
+                    const float output_min = static_cast<float>(-32768 - out_zp) * out_s;
+                    f = [output_min](float x) { return x <= 0.0f ? output_min : std::log(x); };
+                }
+                m_lut16 = populateLut16(in_s, in_zp, out_s, out_zp, f);
+                m_path = QuantPath::Lut16;
+                return {};
+            }
         }
         if (m_type == DType::Int16) return ctx.fail("int16 is not supported for this op yet");
         if constexpr (K == Act::Rsqrt) {
@@ -530,6 +555,35 @@ private:
                                    : tanhTable16(x[i], p.input_multiplier, p.input_left_shift);
                 }
                 break;
+            case QuantPath::Gemmlowp16:
+                // optimized_ops::Logistic / Tanh (int16) on FixedPoint<int16_t, 3>; TANH at
+                // input scale 2^-11 first doubles the input (SaturatingRoundingMultiplyByPOT<1>,
+                // saturating). Upstream's NEON/SSE loops use gemmlowp's SIMD fixed point, which
+                // gives the scalar bits.
+                if constexpr (std::is_same_v<T, int16_t>) {
+                    for (int64_t i = 0; i < n; ++i) {
+                        if constexpr (K == Act::Logistic) {
+                            y[i] = gemmlowpLogistic16(x[i], 3);
+                        } else {
+                            const int16_t v = p.input_left_shift == 0
+                                                  ? x[i]
+                                                  : static_cast<int16_t>(std::clamp(
+                                                        2 * int32_t{x[i]}, -32768, 32767));
+                            y[i] = gemmlowpTanh16(v, 3);
+                        }
+                    }
+                }
+                break;
+            case QuantPath::Lut16:
+                if constexpr (std::is_same_v<T, int16_t>) {
+                    // RsqrtEvalQuantizedInt16 checks every input (against zp 0) first.
+                    if (K == Act::Rsqrt)
+                        for (int64_t i = 0; i < n; ++i)
+                            if (x[i] < 0)
+                                return ctx.fail("RSQRT is only defined for positive values");
+                    for (int64_t i = 0; i < n; ++i) y[i] = lookup16(m_lut16, x[i]);
+                }
+                break;
             case QuantPath::AbsRescale:
                 withRule(p.rule, [&](auto rule) {
                     constexpr RequantRule R = decltype(rule)::value;
@@ -649,7 +703,8 @@ private:
     // 1 / (3 * 4096) with a 15-bit multiplier and a right shift. TFLM always evaluates the
     // sigmoid table (reference_integer_ops, multiplier 0 meaning 3 << shift); TFLite builtin
     // takes the table only for a positive multiplier and runs gemmlowp's int16 fixed point
-    // (optimized_ops::Logistic / Tanh) otherwise, which is not reproduced here.
+    // (optimized_ops::Logistic / Tanh, the same body as reference/tanh.h's int16 Tanh)
+    // otherwise: QuantPath::Gemmlowp16.
     Result<void> prepareTable16(PrepareContext& ctx, float in_s, float out_s, int32_t in_zp,
                                 int32_t out_zp) {
         auto& p = m_params;
@@ -675,11 +730,12 @@ private:
         }
         const RoundingProfile profile = ctx.profile();
         if (multiplier == 0 &&
-            (profile == RoundingProfile::Builtin || profile == RoundingProfile::Xnnpack))
-            return ctx.fail(strFormat(
-                "int16 with input scale 2^{}: TFLite builtin's gemmlowp int16 fixed-point path "
-                "(optimized_ops) is not reproduced",
-                in_log2));
+            (profile == RoundingProfile::Builtin || profile == RoundingProfile::Xnnpack)) {
+            // SigmoidEval / TanhEval take reference_integer_ops only for input_multiplier > 0.
+            p.input_left_shift = left_shift;  // 0; TANH at 2^-11: 1
+            m_path = QuantPath::Gemmlowp16;
+            return {};
+        }
         if (multiplier == 0) {
             multiplier = 3 << left_shift;
             left_shift = 0;
@@ -734,6 +790,7 @@ private:
     QuantPath m_path = QuantPath::None;
     std::array<int8_t, 256> m_lut_s8{};
     std::array<uint8_t, 256> m_lut_u8{};
+    Lut16 m_lut16{};
 };
 
 // ---- PRELU ---------------------------------------------------------------------------------

@@ -270,20 +270,42 @@ TEST(LogisticKernel, Int16TableHandValues) {
             << profileName(p);
 }
 
-// TFLite builtin runs gemmlowp's int16 fixed point for a 2^-12 input scale; that path is not
-// reproduced, so the op must refuse rather than silently use the table.
-TEST(LogisticKernel, Int16BuiltinPowerOfTwoScaleRefuses) {
-    auto r = OpRunner(BuiltinOp::LOGISTIC, model::NoOptions{}, RoundingProfile::Builtin)
-                 .input(tensor<int16_t>(DType::Int16, {1}, {0}, quant(1.0f / 4096, 0)))
-                 .output(DType::Int16, quant(1.0f / 32768, 0))
-                 .run();
-    ASSERT_FALSE(r);
-    EXPECT_NE(r.error().message.find("gemmlowp"), std::string::npos) << r.error().message;
+// TFLite builtin runs gemmlowp's int16 fixed point (optimized_ops::Logistic on
+// FixedPoint<int16_t, 3>) for a 2^-12 input scale instead of the table. Expected values:
+// tests/engine/int16_unary_oracle.py (gemmlowp's int16 logistic written out in Python).
+// They differ from the table's above (23952 vs 23956 at x = 1), which pins the path choice.
+TEST(LogisticKernel, Int16BuiltinPowerOfTwoScaleRunsGemmlowpFixedPoint) {
+    const std::vector<int16_t> q = {0, 4096, -4096, 2048, 32767, -32768};
+    for (RoundingProfile p : {RoundingProfile::Builtin, RoundingProfile::Xnnpack})
+        EXPECT_EQ(act16(BuiltinOp::LOGISTIC, p, 1.0f / 4096, q),
+                  (std::vector<int32_t>{16384, 23952, 8815, 20400, 32756, 11}))
+            << profileName(p);
+    // Against the formula: within 7 steps of 32768 * sigmoid(q / 4096) everywhere (int16
+    // gemmlowp's exp loses a few low bits; the oracle's worst case over this grid is 6.4).
+    std::vector<int16_t> all;
+    for (int v = -32768; v <= 32767; v += 7) all.push_back(static_cast<int16_t>(v));
+    const auto got = act16(BuiltinOp::LOGISTIC, RoundingProfile::Builtin, 1.0f / 4096, all);
+    for (size_t i = 0; i < all.size(); ++i)
+        EXPECT_NEAR(got[i], 32768.0 / (1.0 + std::exp(-all[i] / 4096.0)), 7.0) << all[i];
     auto z = OpRunner(BuiltinOp::LOGISTIC)
                  .input(tensor<int16_t>(DType::Int16, {1}, {0}, quant(0.001f, 1)))
                  .output(DType::Int16, quant(1.0f / 32768, 0))
                  .run();
     EXPECT_FALSE(z);  // zero point must be 0
+}
+
+// optimized_ops::Tanh (int16): 2^-12 reads the input as F3; 2^-11 (input_left_shift 1)
+// doubles it first with saturation (20000 -> 32767). int16_unary_oracle.py values.
+TEST(TanhKernel, Int16BuiltinPowerOfTwoScalesRunGemmlowpFixedPoint) {
+    EXPECT_EQ(act16(BuiltinOp::TANH, RoundingProfile::Builtin, 1.0f / 4096,
+                    {0, 4096, -4096, 2048, 32767, -32768}),
+              (std::vector<int32_t>{0, 24964, -24964, 15136, 32767, -32767}));
+    EXPECT_EQ(act16(BuiltinOp::TANH, RoundingProfile::Builtin, 1.0f / 2048,
+                    {0, 2048, -2048, 1000, 20000, -20000}),
+              (std::vector<int32_t>{0, 24964, -24964, 14836, 32767, -32767}));
+    // The TFLM table at the same point gives 24956: the profiles part here.
+    EXPECT_EQ(act16(BuiltinOp::TANH, RoundingProfile::Reference, 1.0f / 2048, {2048}),
+              (std::vector<int32_t>{24956}));
 }
 
 // tanh(x) = 2 sigmoid(2x) - 1 on the same table, index = |x| >> 8: q = 4096 (x = 1) -> 48,
@@ -361,6 +383,44 @@ TEST(UnaryMathKernels, Int8LogTable) {
                  .run1();
     // log(1) = 0 -> 20; log(2.7) = 0.993 -> 9.93 -> 10 + 20 = 30; x <= 0 -> -128.
     EXPECT_EQ(ints<int8_t>(l), (std::vector<int32_t>{20, 30, -128, -128}));
+}
+
+// ---- int16 RSQRT / LOG: elementwise.cc's interpolated 513-entry table ----------------------
+// Expected values: tests/engine/int16_unary_oracle.py (LUTPopulateInt16<float> and LUTLookup
+// in float32). The table interpolates, so steep regions stay off the ideal value: rsqrt at
+// q = 1024 (x = 0.25) is 16378, not 16384; log at x = 1 is -3, not 0.
+TEST(UnaryMathKernels, Int16RsqrtTable) {
+    const std::vector<int16_t> q = {1, 100, 1024, 4096, 4097, 16384, 32767};
+    for (RoundingProfile p : kAllProfiles) {
+        auto r = OpRunner(BuiltinOp::RSQRT, model::NoOptions{}, p)
+                     .input(tensor<int16_t>(DType::Int16, {7}, q, quant(1.0f / 4096, 0)))
+                     .output(DType::Int16, quant(1.0f / 8192, 0))
+                     .run1();
+        EXPECT_EQ(ints<int16_t>(r),
+                  (std::vector<int32_t>{32767, 32767, 16378, 8192, 8191, 4096, 2896}))
+            << profileName(p);
+    }
+    // RsqrtEvalQuantizedInt16 fails the op on any negative input.
+    OpRunner neg(BuiltinOp::RSQRT);
+    neg.input(tensor<int16_t>(DType::Int16, {2}, {5, -1}, quant(1.0f / 4096, 0)))
+        .output(DType::Int16, quant(1.0f / 8192, 0));
+    ASSERT_TRUE(neg.run());
+    EXPECT_FALSE(neg.evalError().empty());
+    // int16 needs zero points 0 (GenericPrepare).
+    EXPECT_FALSE(OpRunner(BuiltinOp::RSQRT)
+                     .input(tensor<int16_t>(DType::Int16, {1}, {5}, quant(1.0f / 4096, 3)))
+                     .output(DType::Int16, quant(1.0f / 8192, 0))
+                     .run());
+}
+
+TEST(UnaryMathKernels, Int16LogTable) {
+    auto l = OpRunner(BuiltinOp::LOG)
+                 .input(tensor<int16_t>(DType::Int16, {8}, {1, 100, 1000, 2718, 5000, 32767, 0, -7},
+                                        quant(0.001f, 0)))
+                 .output(DType::Int16, quant(1.0f / 4096, 0))
+                 .run1();
+    EXPECT_EQ(ints<int16_t>(l),
+              (std::vector<int32_t>{-27958, -12645, -3, 4095, 6592, 14293, -28113, -28368}));
 }
 
 }  // namespace
