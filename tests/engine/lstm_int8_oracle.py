@@ -154,6 +154,20 @@ def prepare(m, single):
             "in_bias": [m["bias"][g][r] + sum(wx[r]) * (-m["in_zp"]) for r in range(len(wx))],
             "rec_bias": [sum(wh[r]) * (-m["h_zp"]) for r in range(len(wh))],
         })
+    # Peephole (lstm.cc: std::pow(2, cell_scale) * w_scale / gate_scale in double, stored
+    # as float) and projection (proj_scale * hidden_scale / output_state_scale in float).
+    cs = int(round(math.log2(m["c_scale"])))
+    q["peep"] = [None if m.get("peep") is None or m["peep"][g] is None else
+                 quantize_multiplier(float(f32(2.0**cs * float(f32(m["peep_scale"][g])) /
+                                               float(gate_scale))), single)
+                 for g in range(4)]
+    if m.get("proj") is not None:
+        ep = f32(f32(m["proj_scale"]) * f32(m["hidden_scale"])) / f32(m["h_scale"])
+        q["proj"] = quantize_multiplier(float(ep), single)
+        pb = m.get("proj_bias") or [0] * len(m["proj"])
+        q["proj_bias"] = [pb[r] + m["hidden_zp"] * sum(m["proj"][r]) for r in range(len(pb))]
+        pc = m.get("proj_clip", 0.0)
+        q["proj_clip"] = int(max(min(f32(pc) / f32(m["out_scale"]), 127.0), -128.0)) if pc > 0 else 0
     hid = f32(2.0**-15 / float(f32(m["hidden_scale"])) * 2.0**-15)
     q["hidden"] = quantize_multiplier(float(hid), single)
     q["cell_scale"] = int(round(math.log2(m["c_scale"])))
@@ -162,21 +176,34 @@ def prepare(m, single):
     return q
 
 
-def gate(gq, x, wx, h, wh, sig, single):
+def gate(gq, x, wx, h, wh, sig, single, peep=None):
+    # peep: (weights, multiplier, cell state, flat offset, count, n_output): lstm_eval.cc's
+    # VectorBatchVectorCwiseProductAccumulate walks n_batch * n_output cells (v_size n_output).
     out = []
     for r in range(len(wx)):
         acc = gq["in_bias"][r] + sum(a * b for a, b in zip(wx[r], x))
         v = max(-32768, min(32767, mbqm(acc, *gq["in"], single)))
         acc = gq["rec_bias"][r] + sum(a * b for a, b in zip(wh[r], h))
         v = max(-32768, min(32767, mbqm(acc, *gq["rec"], single) + v))
+        if peep is not None and r < peep[4]:
+            w, mult, c, off, _, n_out = peep
+            v = max(-32768, min(32767, mbqm(w[(off + r) % n_out] * c[r], *mult, single) + v))
         out.append(logistic16(v, 3) if sig else tanh16(v, 3))
     return out
 
 
-def step(m, q, x, h, c, single):
+def step(m, q, x, h, c, single, span=None):
     cifg = m["wx"][0] is None
+    n_out = len(m["wh"][1][0])
+
+    def pp(g, cells):
+        if m.get("peep") is None or m["peep"][g] is None:
+            return None
+        off, count = span if span is not None else (0, n_out)
+        return (m["peep"][g], q["peep"][g], cells, off, count, n_out)
     G = [None if (g == 0 and cifg) else
-         gate(q["gates"][g], x, m["wx"][g], h, m["wh"][g], g != 2, single) for g in range(3)]
+         gate(q["gates"][g], x, m["wx"][g], h, m["wh"][g], g != 2, single, pp(g, c))
+         for g in range(3)]
     cs = q["cell_scale"]
     newc = []
     for i in range(len(c)):
@@ -187,13 +214,40 @@ def step(m, q, x, h, c, single):
         if q["clip"] > 0:
             v = max(-q["clip"], min(q["clip"], v))
         newc.append(v)
-    o = gate(q["gates"][3], x, m["wx"][3], h, m["wh"][3], True, single)
-    newh = []
+    o = gate(q["gates"][3], x, m["wx"][3], h, m["wh"][3], True, single, pp(3, newc))
+    hidden = []
     for i in range(len(newc)):
         t = tanh16(newc[i], 15 + cs)
         v = mbqm(o[i] * t, *q["hidden"], single) - m["hidden_zp"]  # upstream subtracts the zp
-        newh.append(max(-128, min(127, v)))
+        hidden.append(max(-128, min(127, v)))
+    if m.get("proj") is None:
+        return hidden, newc
+    newh = []
+    for r in range(len(m["proj"])):
+        acc = q["proj_bias"][r] + sum(a * b for a, b in zip(m["proj"][r], hidden))
+        v = max(-128, min(127, mbqm(acc, *q["proj"], single) + m["h_zp"]))
+        if q["proj_clip"] > 0:
+            v = max(-q["proj_clip"], min(q["proj_clip"], v))
+        newh.append(v)
     return newh, newc
+
+
+def run_batches(m, xs, single, time_major):
+    """xs[t][b]: n_batch rows per step. Time-major input is one lstm_eval call per step over
+    all rows (the peephole walk spans rows); batch-major runs each row alone (n_batch = 1)."""
+    q = prepare(m, single)
+    n_batch, n_cell, n_out = len(xs[0]), len(m["wx"][1]), len(m["wh"][1][0])
+    hs = [[m["h_zp"]] * n_out for _ in range(n_batch)]
+    cs = [[0] * n_cell for _ in range(n_batch)]
+    outs = [[None] * n_batch for _ in xs]
+    for b in range(n_batch):
+        off = b * n_cell if time_major else 0
+        rows = n_batch if time_major else 1
+        span = (off, max(0, min(n_cell, rows * n_out - off)))
+        for t in range(len(xs)):
+            hs[b], cs[b] = step(m, q, xs[t][b], hs[b], cs[b], single, span)
+            outs[t][b] = hs[b]
+    return outs, cs
 
 
 def run(m, xs, single):
@@ -240,6 +294,35 @@ if __name__ == "__main__":
     for name, single in [("double rounding", False), ("single rounding", True)]:
         outs, h, c = run(zp, XS, single)
         print(f"in_zp=-1 {name}: output {outs} h {h} c {c}")
+    # Peephole + projection (n_cell 4, n_output 3, 2 batches, 2 steps): projection bias,
+    # hidden and output-state zero points, proj clip; time-major vs batch-major differ by
+    # upstream's peephole walk.
+    pp = {
+        "in_scale": 0.02, "in_zp": 3, "h_scale": 1.0 / 128, "h_zp": 2,
+        "c_scale": 2.0**-12, "hidden_scale": 1.0 / 64, "hidden_zp": -3,
+        "wx_scale": [0.005, 0.005, 0.006, 0.004], "wh_scale": [0.004, 0.005, 0.005, 0.003],
+        "wx": [[[20, 40], [-60, 80], [30, -50], [90, 10]],
+               [[100, -20], [40, 60], [-70, 20], [15, 25]],
+               [[-67, 100], [117, -33], [50, 50], [-90, 40]],
+               [[75, 25], [-125, 50], [10, -100], [60, 60]]],
+        "wh": [[[50, -25, 10], [25, 75, -40], [0, 30, 60], [-20, 10, 90]],
+               [[-40, 80, 5], [60, 20, -15], [35, -45, 25], [70, 0, -60]],
+               [[120, 40, -30], [-20, 100, 50], [45, -85, 15], [10, 20, 30]],
+               [[33, -100, 20], [67, 67, -67], [-50, 40, 80], [25, -35, 45]]],
+        "bias": [[1000, -1000, 500, 0], [10000, 5000, 8000, 6000], [0, 1667, -800, 2400],
+                 [-1250, 3750, 2000, -500]],
+        "peep": [[3000, -2000, 1500, 2500], [-4000, 3500, 2000, -1000], None,
+                 [2500, 3000, -3500, 4000]],
+        "peep_scale": [1e-4, 1.2e-4, None, 0.9e-4],
+        "proj": [[40, -60, 80, 20], [-100, 30, 50, 70], [90, 90, -40, -20]],
+        "proj_scale": 0.006, "proj_bias": [300, -500, 800],
+        "proj_clip": 0.15, "out_scale": 1.0 / 128,
+    }
+    pxs = [[[50, -97], [-20, 64]], [[28, 15], [100, -100]]]
+    for tm in (True, False):
+        for name, single in [("double rounding", False), ("single rounding", True)]:
+            outs, cs = run_batches(pp, pxs, single, tm)
+            print(f"peephole+projection time_major={tm} {name}: output {outs} c {cs}")
     # gemmlowp spot values: sigmoid(0.5) in Q3.12 -> Q0.15, tanh(-1) with 3 and 4 bits.
     print("logistic16(2048,3)", logistic16(2048, 3), "ideal", 32768 / (1 + math.exp(-0.5)))
     print("tanh16(-4096,3)", tanh16(-4096, 3), "ideal", 32768 * math.tanh(-1))

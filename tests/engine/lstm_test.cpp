@@ -783,4 +783,167 @@ TEST(LstmInt8, PeepholeLayerNormProjectionMatchesTfliteGolden) {
     }
 }
 
+// ---- peephole + projection against lstm_int8_oracle.py ("peephole+projection") ------------
+// TFLite's goldens above saturate most outputs and use zero points 0, no projection bias and
+// no clip. This case (2 batches, n_cell 4, n_output 3) has a projection bias, hidden and
+// output-state zero points and a projection clip (0.15 / (1/128) -> 19), and shows upstream's
+// peephole walk: time-major input covers the cells of both batch rows in one call
+// (6 = 2 * n_output cells: all of row 0 with weights 0,1,2,0 and row 1's first two with
+// weights 1,2), batch-major input each row alone (3 cells, weights 0,1,2), so the two layouts
+// give different numbers for the same data.
+mt::ModelSpec peepholeProjectionSpec(bool time_major, int32_t kOutput = 3) {
+    constexpr int32_t kBatch = 2, kTime = 2, kInput = 2, kCell = 4;
+    // Other output sizes (for the rejection test) reuse the values cyclically.
+    auto sized = [](std::vector<int8_t> v, size_t n) {
+        std::vector<int8_t> r(n);
+        for (size_t i = 0; i < n; ++i) r[i] = v[i % v.size()];
+        return r;
+    };
+    mt::ModelSpec m;
+    m.opcodes = {
+        {.builtin = static_cast<int32_t>(fb::BuiltinOperator::UNIDIRECTIONAL_SEQUENCE_LSTM)}};
+    m.buffers.resize(1);
+    mt::SubgraphSpec sg;
+    auto add = [&](std::string name, fb::TensorType type, std::vector<int32_t> shape, float scale,
+                   int64_t zp, std::vector<uint8_t> bytes = {}, bool var = false) {
+        uint32_t buffer = 0;
+        if (!bytes.empty()) {
+            m.buffers.push_back({.data = std::move(bytes)});
+            buffer = static_cast<uint32_t>(m.buffers.size() - 1);
+        }
+        sg.tensors.push_back({.name = std::move(name),
+                              .type = type,
+                              .shape = std::move(shape),
+                              .buffer = buffer,
+                              .is_variable = var,
+                              .scales = {scale},
+                              .zero_points = std::vector<int64_t>{zp}});
+        return static_cast<int32_t>(sg.tensors.size() - 1);
+    };
+    const auto i8 = fb::TensorType::INT8, i16 = fb::TensorType::INT16, i32 = fb::TensorType::INT32;
+    const std::vector<int32_t> seq = time_major ? std::vector<int32_t>{kTime, kBatch, 0}
+                                                : std::vector<int32_t>{kBatch, kTime, 0};
+    add("in", i8, {seq[0], seq[1], kInput}, 0.02f, 3);
+    add("out", i8, {seq[0], seq[1], kOutput}, 1.0f / 128, 2);
+    add("h", i8, {kBatch, kOutput}, 1.0f / 128, 2, {}, true);
+    add("c", i16, {kBatch, kCell}, 0x1p-12f, 0, {}, true);
+    const float wx_scale[4] = {0.005f, 0.005f, 0.006f, 0.004f};
+    const float wh_scale[4] = {0.004f, 0.005f, 0.005f, 0.003f};
+    const std::vector<int8_t> wx[4] = {{20, 40, -60, 80, 30, -50, 90, 10},
+                                       {100, -20, 40, 60, -70, 20, 15, 25},
+                                       {-67, 100, 117, -33, 50, 50, -90, 40},
+                                       {75, 25, -125, 50, 10, -100, 60, 60}};
+    const std::vector<int8_t> wh[4] = {{50, -25, 10, 25, 75, -40, 0, 30, 60, -20, 10, 90},
+                                       {-40, 80, 5, 60, 20, -15, 35, -45, 25, 70, 0, -60},
+                                       {120, 40, -30, -20, 100, 50, 45, -85, 15, 10, 20, 30},
+                                       {33, -100, 20, 67, 67, -67, -50, 40, 80, 25, -35, 45}};
+    const std::vector<int32_t> bias[4] = {{1000, -1000, 500, 0},
+                                          {10000, 5000, 8000, 6000},
+                                          {0, 1667, -800, 2400},
+                                          {-1250, 3750, 2000, -500}};
+    const std::vector<int16_t> peep[3] = {
+        {3000, -2000, 1500, 2500}, {-4000, 3500, 2000, -1000}, {2500, 3000, -3500, 4000}};
+    const float peep_scale[3] = {1e-4f, 1.2e-4f, 0.9e-4f};
+    std::vector<int32_t> inputs(24, -1);
+    inputs[0] = 0;
+    inputs[18] = 2;
+    inputs[19] = 3;
+    for (int g = 0; g < 4; ++g) {
+        const std::string n = std::to_string(g);
+        inputs[static_cast<size_t>(1 + g)] =
+            add("wx" + n, i8, {kCell, kInput}, wx_scale[g], 0, mt::bytesOf(wx[g]));
+        inputs[static_cast<size_t>(5 + g)] =
+            add("wh" + n, i8, {kCell, kOutput}, wh_scale[g], 0,
+                mt::bytesOf(sized(wh[g], static_cast<size_t>(kCell * kOutput))));
+        inputs[static_cast<size_t>(12 + g)] =
+            add("b" + n, i32, {kCell}, 0.02f * wx_scale[g], 0, mt::bytesOf(bias[g]));
+    }
+    for (int k = 0; k < 3; ++k)  // cell_to_input, cell_to_forget, cell_to_output (9-11)
+        inputs[static_cast<size_t>(9 + k)] =
+            add("peep" + std::to_string(k), i16, {kCell}, peep_scale[k], 0, mt::bytesOf(peep[k]));
+    inputs[16] = add("proj", i8, {kOutput, kCell}, 0.006f, 0,
+                     mt::bytesOf(sized({40, -60, 80, 20, -100, 30, 50, 70, 90, 90, -40, -20},
+                                       static_cast<size_t>(kOutput * kCell))));
+    std::vector<int32_t> proj_bias = {300, -500, 800};
+    proj_bias.resize(static_cast<size_t>(kOutput), 100);
+    inputs[17] = add("proj_b", i32, {kOutput}, 0.006f / 64, 0, mt::bytesOf(proj_bias));
+    std::vector<int32_t> inter;
+    for (int i = 0; i < 4; ++i)
+        inter.push_back(add("gate" + std::to_string(i), i16, {1}, 0x1p-12f, 0));
+    inter.push_back(add("hidden", i8, {1}, 1.0f / 64, -3));
+    sg.inputs = {0};
+    sg.outputs = {1};
+    sg.ops = {{.opcode = 0,
+               .inputs = inputs,
+               .outputs = {1},
+               .intermediates = inter,
+               .options = [=](flatbuffers::FlatBufferBuilder& b) {
+                   return std::pair{
+                       fb::BuiltinOptions::UnidirectionalSequenceLSTMOptions,
+                       fb::CreateUnidirectionalSequenceLSTMOptions(
+                           b, fb::ActivationFunctionType::TANH, 0.0f, 0.15f, time_major)
+                           .Union()};
+               }}};
+    m.subgraphs.push_back(std::move(sg));
+    return m;
+}
+
+TEST(LstmInt8, PeepholeWalkProjectionBiasZeroPointsAndClip) {
+    // lstm_int8_oracle.py pxs: x[t][b].
+    const int8_t x[2][2][2] = {{{50, -97}, {-20, 64}}, {{28, 15}, {100, -100}}};
+    struct Want {
+        std::vector<int8_t> out;  // [t][b][n_output], reordered below for batch-major
+        std::vector<int16_t> c_double, c_single;
+    };
+    const Want time_major{{-17, -3, 12, 19, -14, 12, -14, 7, 13, 1, -11, 13},
+                          {-1710, 1409, -447, -809, -269, 169, -13, -1576},
+                          {-1709, 1408, -447, -809, -268, 169, -13, -1576}};
+    const Want batch_major{{-17, -3, 12, 19, -13, 12, -14, 8, 13, 0, -8, 10},
+                           {-1710, 1409, -447, -747, -534, 224, -22, -1576},
+                           {-1709, 1408, -447, -747, -534, 224, -22, -1576}};
+    for (bool tm : {true, false}) {
+        const Want& want = tm ? time_major : batch_major;
+        for (RoundingProfile p : kAllProfiles) {
+            SCOPED_TRACE(std::string(profileName(p)) + (tm ? " time-major" : " batch-major"));
+            auto m = load(peepholeProjectionSpec(tm));
+            ASSERT_TRUE(m) << m.error().message;
+            auto g = PreparedGraph::prepare(*m, SubgraphId{0}, p, false);
+            ASSERT_TRUE(g && !g->stopsAt()) << (g ? g->warnings().front() : g.error().message);
+            TensorValue in(model::DType::Int8, {2, 2, 2});
+            auto d = in.data<int8_t>();
+            for (int t = 0; t < 2; ++t)
+                for (int b = 0; b < 2; ++b)
+                    for (int i = 0; i < 2; ++i)
+                        d[static_cast<size_t>(tm ? (t * 2 + b) * 2 + i : (b * 2 + t) * 2 + i)] =
+                            x[t][b][i];
+            std::vector<TensorValue> ins{std::move(in)};
+            auto r = g->run(ins, {});
+            ASSERT_TRUE(r && r->complete());
+            const auto o = r->values[1].data<int8_t>();
+            std::vector<int8_t> got(12);
+            for (int t = 0; t < 2; ++t)
+                for (int b = 0; b < 2; ++b)
+                    for (int k = 0; k < 3; ++k)
+                        got[static_cast<size_t>((t * 2 + b) * 3 + k)] =
+                            o[static_cast<size_t>(tm ? (t * 2 + b) * 3 + k : (b * 2 + t) * 3 + k)];
+            EXPECT_EQ(got, want.out);
+            const auto c = r->values[3].data<int16_t>();
+            EXPECT_EQ(std::vector<int16_t>(c.begin(), c.end()),
+                      p == RoundingProfile::SingleRounding ? want.c_single : want.c_double);
+        }
+    }
+}
+
+TEST(LstmInt8, RejectsPeepholeWithMoreOutputsThanCells) {
+    // Upstream's peephole walk over n_batch * n_output cells would read past the cell state.
+    auto m = load(peepholeProjectionSpec(false, 5));
+    ASSERT_TRUE(m) << m.error().message;
+    std::vector<TensorValue> in{TensorValue(model::DType::Int8, {2, 2, 2})};
+    auto r = run(*m, SubgraphId{0}, in, {});
+    ASSERT_TRUE(r) << r.error().message;
+    ASSERT_TRUE(r->stopped_at);
+    EXPECT_NE(r->warnings.front().find("n_output (5) <= n_cell (4)"), std::string::npos)
+        << r->warnings.front();
+}
+
 }  // namespace
