@@ -557,6 +557,52 @@ TEST(LstmInt8, RejectsUnsupportedVariants) {
 // three Invokes with kept state equal one time-major sequence of three steps. Their tensors
 // come from float values and ranges through test_util.h, reproduced below in float as there.
 
+// One UNIDIRECTIONAL_SEQUENCE_LSTM op over per-tensor quantized tensors; tensors 0-3 are
+// input, output, output state and cell state by convention of the callers.
+struct IntegerLstmBuilder {
+    mt::ModelSpec m;
+    mt::SubgraphSpec sg;
+    IntegerLstmBuilder() {
+        m.opcodes = {
+            {.builtin = static_cast<int32_t>(fb::BuiltinOperator::UNIDIRECTIONAL_SEQUENCE_LSTM)}};
+        m.buffers.resize(1);
+    }
+    int32_t add(std::string name, fb::TensorType type, std::vector<int32_t> shape, float scale,
+                int64_t zp, std::vector<uint8_t> bytes = {}, bool var = false) {
+        uint32_t buffer = 0;
+        if (!bytes.empty()) {
+            m.buffers.push_back({.data = std::move(bytes)});
+            buffer = static_cast<uint32_t>(m.buffers.size() - 1);
+        }
+        sg.tensors.push_back({.name = std::move(name),
+                              .type = type,
+                              .shape = std::move(shape),
+                              .buffer = buffer,
+                              .is_variable = var,
+                              .scales = {scale},
+                              .zero_points = std::vector<int64_t>{zp}});
+        return static_cast<int32_t>(sg.tensors.size() - 1);
+    }
+    mt::ModelSpec finish(std::vector<int32_t> inputs, std::vector<int32_t> intermediates,
+                         float proj_clip, bool time_major) {
+        sg.inputs = {0};
+        sg.outputs = {1};
+        sg.ops = {{.opcode = 0,
+                   .inputs = std::move(inputs),
+                   .outputs = {1},
+                   .intermediates = std::move(intermediates),
+                   .options = [=](flatbuffers::FlatBufferBuilder& b) {
+                       return std::pair{
+                           fb::BuiltinOptions::UnidirectionalSequenceLSTMOptions,
+                           fb::CreateUnidirectionalSequenceLSTMOptions(
+                               b, fb::ActivationFunctionType::TANH, 0.0f, proj_clip, time_major)
+                               .Union()};
+                   }}};
+        m.subgraphs.push_back(std::move(sg));
+        return std::move(m);
+    }
+};
+
 // tensorflow/lite/kernels/test_util.h SingleOpModel::QuantizationParams<T>: asymmetric
 // scale from [min, max], zero point from the side with the smaller error, nudged.
 template <class T>
@@ -629,38 +675,18 @@ const std::vector<float> kTfliteLstmInput = {
 
 mt::ModelSpec tfliteIntegerLstmSpec(const TfliteIntegerLstmCase& c) {
     constexpr int32_t kBatch = 2, kInput = 5, kCell = 4, kOutput = 3, kTime = 3;
-    mt::ModelSpec m;
-    m.opcodes = {
-        {.builtin = static_cast<int32_t>(fb::BuiltinOperator::UNIDIRECTIONAL_SEQUENCE_LSTM)}};
-    m.buffers.resize(1);
-    mt::SubgraphSpec sg;
-    auto add = [&](std::string name, fb::TensorType type, std::vector<int32_t> shape, float scale,
-                   int64_t zp, std::vector<uint8_t> bytes = {}, bool var = false) {
-        uint32_t buffer = 0;
-        if (!bytes.empty()) {
-            m.buffers.push_back({.data = std::move(bytes)});
-            buffer = static_cast<uint32_t>(m.buffers.size() - 1);
-        }
-        sg.tensors.push_back({.name = std::move(name),
-                              .type = type,
-                              .shape = std::move(shape),
-                              .buffer = buffer,
-                              .is_variable = var,
-                              .scales = {scale},
-                              .zero_points = std::vector<int64_t>{zp}});
-        return static_cast<int32_t>(sg.tensors.size() - 1);
-    };
+    IntegerLstmBuilder l;
     const auto i8 = fb::TensorType::INT8, i16 = fb::TensorType::INT16, i32 = fb::TensorType::INT32;
     const auto in_q = tfliteTestQuantParams<int8_t>(c.ranges.at(0).first, c.ranges.at(0).second);
-    add("in", i8, {kTime, kBatch, kInput}, in_q.first, in_q.second);
+    l.add("in", i8, {kTime, kBatch, kInput}, in_q.first, in_q.second);
     const auto out_q = tfliteTestQuantParams<int8_t>(c.ranges.at(24).first, c.ranges.at(24).second);
-    add("out", i8, {kTime, kBatch, kOutput}, out_q.first, out_q.second);
+    l.add("out", i8, {kTime, kBatch, kOutput}, out_q.first, out_q.second);
     // lstm_test.cc declares the output state INT16, but lstm_eval.cc reads and writes it as
     // int8 (GetTensorData<int8_t>) with the INT16 range's scale and zero point.
     const auto h_q = tfliteTestQuantParams<int16_t>(c.ranges.at(18).first, c.ranges.at(18).second);
-    add("h", i8, {kBatch, kOutput}, h_q.first, h_q.second, {}, true);
+    l.add("h", i8, {kBatch, kOutput}, h_q.first, h_q.second, {}, true);
     const auto c_q = tfliteTestQuantParams<int16_t>(c.ranges.at(19).first, c.ranges.at(19).second);
-    add("c", i16, {kBatch, kCell}, c_q.first, c_q.second, {}, true);
+    l.add("c", i16, {kBatch, kCell}, c_q.first, c_q.second, {}, true);
     std::vector<int32_t> inputs(24, -1);
     inputs[0] = 0;
     inputs[18] = 2;
@@ -676,38 +702,25 @@ mt::ModelSpec tfliteIntegerLstmSpec(const TfliteIntegerLstmCase& c) {
             const std::vector<int32_t> shape = i == 16  ? std::vector<int32_t>{kOutput, kCell}
                                                : i <= 4 ? std::vector<int32_t>{kCell, kInput}
                                                         : std::vector<int32_t>{kCell, kOutput};
-            inputs[static_cast<size_t>(i)] = add(
+            inputs[static_cast<size_t>(i)] = l.add(
                 name, i8, shape, q.first, 0, mt::bytesOf(tfliteTestQuantize<int8_t>(values, q)));
         } else if (i >= 12 && i <= 15) {
             const auto q = tfliteTestQuantParams<int32_t>(lo, hi);
             inputs[static_cast<size_t>(i)] =
-                add(name, i32, {kCell}, q.first, 0,
-                    mt::bytesOf(tfliteTestQuantize<int32_t>(values, q)));
+                l.add(name, i32, {kCell}, q.first, 0,
+                      mt::bytesOf(tfliteTestQuantize<int32_t>(values, q)));
         } else {
             const auto q = tfliteTestQuantParams<int16_t>(lo, hi);
             inputs[static_cast<size_t>(i)] =
-                add(name, i16, {kCell}, q.first, 0,
-                    mt::bytesOf(tfliteTestQuantize<int16_t>(values, q)));
+                l.add(name, i16, {kCell}, q.first, 0,
+                      mt::bytesOf(tfliteTestQuantize<int16_t>(values, q)));
         }
     }
     // lstm_test.cc "The scale and zero point of intermediate tensors".
     std::vector<int32_t> inter;
     for (float sc : {0.007059f, 0.007812f, 0.007059f, 0.007812f, 0.007f})
-        inter.push_back(add("inter" + std::to_string(inter.size()), i16, {1}, sc, 0));
-    sg.inputs = {0};
-    sg.outputs = {1};
-    sg.ops = {{.opcode = 0,
-               .inputs = inputs,
-               .outputs = {1},
-               .intermediates = inter,
-               .options = [](flatbuffers::FlatBufferBuilder& b) {
-                   return std::pair{fb::BuiltinOptions::UnidirectionalSequenceLSTMOptions,
-                                    fb::CreateUnidirectionalSequenceLSTMOptions(
-                                        b, fb::ActivationFunctionType::TANH, 0.0f, 0.0f, true)
-                                        .Union()};
-               }}};
-    m.subgraphs.push_back(std::move(sg));
-    return m;
+        inter.push_back(l.add("inter" + std::to_string(inter.size()), i16, {1}, sc, 0));
+    return l.finish(inputs, inter, 0.0f, true);
 }
 
 std::vector<int8_t> runTfliteIntegerLstm(const TfliteIntegerLstmCase& c, RoundingProfile p) {
@@ -799,34 +812,14 @@ mt::ModelSpec peepholeProjectionSpec(bool time_major, int32_t kOutput = 3) {
         for (size_t i = 0; i < n; ++i) r[i] = v[i % v.size()];
         return r;
     };
-    mt::ModelSpec m;
-    m.opcodes = {
-        {.builtin = static_cast<int32_t>(fb::BuiltinOperator::UNIDIRECTIONAL_SEQUENCE_LSTM)}};
-    m.buffers.resize(1);
-    mt::SubgraphSpec sg;
-    auto add = [&](std::string name, fb::TensorType type, std::vector<int32_t> shape, float scale,
-                   int64_t zp, std::vector<uint8_t> bytes = {}, bool var = false) {
-        uint32_t buffer = 0;
-        if (!bytes.empty()) {
-            m.buffers.push_back({.data = std::move(bytes)});
-            buffer = static_cast<uint32_t>(m.buffers.size() - 1);
-        }
-        sg.tensors.push_back({.name = std::move(name),
-                              .type = type,
-                              .shape = std::move(shape),
-                              .buffer = buffer,
-                              .is_variable = var,
-                              .scales = {scale},
-                              .zero_points = std::vector<int64_t>{zp}});
-        return static_cast<int32_t>(sg.tensors.size() - 1);
-    };
+    IntegerLstmBuilder l;
     const auto i8 = fb::TensorType::INT8, i16 = fb::TensorType::INT16, i32 = fb::TensorType::INT32;
     const std::vector<int32_t> seq = time_major ? std::vector<int32_t>{kTime, kBatch, 0}
                                                 : std::vector<int32_t>{kBatch, kTime, 0};
-    add("in", i8, {seq[0], seq[1], kInput}, 0.02f, 3);
-    add("out", i8, {seq[0], seq[1], kOutput}, 1.0f / 128, 2);
-    add("h", i8, {kBatch, kOutput}, 1.0f / 128, 2, {}, true);
-    add("c", i16, {kBatch, kCell}, 0x1p-12f, 0, {}, true);
+    l.add("in", i8, {seq[0], seq[1], kInput}, 0.02f, 3);
+    l.add("out", i8, {seq[0], seq[1], kOutput}, 1.0f / 128, 2);
+    l.add("h", i8, {kBatch, kOutput}, 1.0f / 128, 2, {}, true);
+    l.add("c", i16, {kBatch, kCell}, 0x1p-12f, 0, {}, true);
     const float wx_scale[4] = {0.005f, 0.005f, 0.006f, 0.004f};
     const float wh_scale[4] = {0.004f, 0.005f, 0.005f, 0.003f};
     const std::vector<int8_t> wx[4] = {{20, 40, -60, 80, 30, -50, 90, 10},
@@ -851,41 +844,27 @@ mt::ModelSpec peepholeProjectionSpec(bool time_major, int32_t kOutput = 3) {
     for (int g = 0; g < 4; ++g) {
         const std::string n = std::to_string(g);
         inputs[static_cast<size_t>(1 + g)] =
-            add("wx" + n, i8, {kCell, kInput}, wx_scale[g], 0, mt::bytesOf(wx[g]));
+            l.add("wx" + n, i8, {kCell, kInput}, wx_scale[g], 0, mt::bytesOf(wx[g]));
         inputs[static_cast<size_t>(5 + g)] =
-            add("wh" + n, i8, {kCell, kOutput}, wh_scale[g], 0,
-                mt::bytesOf(sized(wh[g], static_cast<size_t>(kCell * kOutput))));
+            l.add("wh" + n, i8, {kCell, kOutput}, wh_scale[g], 0,
+                  mt::bytesOf(sized(wh[g], static_cast<size_t>(kCell * kOutput))));
         inputs[static_cast<size_t>(12 + g)] =
-            add("b" + n, i32, {kCell}, 0.02f * wx_scale[g], 0, mt::bytesOf(bias[g]));
+            l.add("b" + n, i32, {kCell}, 0.02f * wx_scale[g], 0, mt::bytesOf(bias[g]));
     }
     for (int k = 0; k < 3; ++k)  // cell_to_input, cell_to_forget, cell_to_output (9-11)
         inputs[static_cast<size_t>(9 + k)] =
-            add("peep" + std::to_string(k), i16, {kCell}, peep_scale[k], 0, mt::bytesOf(peep[k]));
-    inputs[16] = add("proj", i8, {kOutput, kCell}, 0.006f, 0,
-                     mt::bytesOf(sized({40, -60, 80, 20, -100, 30, 50, 70, 90, 90, -40, -20},
-                                       static_cast<size_t>(kOutput * kCell))));
+            l.add("peep" + std::to_string(k), i16, {kCell}, peep_scale[k], 0, mt::bytesOf(peep[k]));
+    inputs[16] = l.add("proj", i8, {kOutput, kCell}, 0.006f, 0,
+                       mt::bytesOf(sized({40, -60, 80, 20, -100, 30, 50, 70, 90, 90, -40, -20},
+                                         static_cast<size_t>(kOutput * kCell))));
     std::vector<int32_t> proj_bias = {300, -500, 800};
     proj_bias.resize(static_cast<size_t>(kOutput), 100);
-    inputs[17] = add("proj_b", i32, {kOutput}, 0.006f / 64, 0, mt::bytesOf(proj_bias));
+    inputs[17] = l.add("proj_b", i32, {kOutput}, 0.006f / 64, 0, mt::bytesOf(proj_bias));
     std::vector<int32_t> inter;
     for (int i = 0; i < 4; ++i)
-        inter.push_back(add("gate" + std::to_string(i), i16, {1}, 0x1p-12f, 0));
-    inter.push_back(add("hidden", i8, {1}, 1.0f / 64, -3));
-    sg.inputs = {0};
-    sg.outputs = {1};
-    sg.ops = {{.opcode = 0,
-               .inputs = inputs,
-               .outputs = {1},
-               .intermediates = inter,
-               .options = [=](flatbuffers::FlatBufferBuilder& b) {
-                   return std::pair{
-                       fb::BuiltinOptions::UnidirectionalSequenceLSTMOptions,
-                       fb::CreateUnidirectionalSequenceLSTMOptions(
-                           b, fb::ActivationFunctionType::TANH, 0.0f, 0.15f, time_major)
-                           .Union()};
-               }}};
-    m.subgraphs.push_back(std::move(sg));
-    return m;
+        inter.push_back(l.add("gate" + std::to_string(i), i16, {1}, 0x1p-12f, 0));
+    inter.push_back(l.add("hidden", i8, {1}, 1.0f / 64, -3));
+    return l.finish(inputs, inter, 0.15f, time_major);
 }
 
 TEST(LstmInt8, PeepholeWalkProjectionBiasZeroPointsAndClip) {
