@@ -183,15 +183,6 @@ int16_t tanhTable16(int16_t q, int32_t input_multiplier, int input_left_shift) {
     return static_cast<int16_t>(result >> 8);  // arithmetic shift of a value in int16 range
 }
 
-// tensorflow/lite/kernels/internal/quantization_util.h CheckedLog2: log2 in float, true when
-// within 1e-3 of an integer.
-bool checkedLog2(float x, int& log2_result) {
-    const float x_log2 = std::log(x) * (1.0f / std::log(2.0f));
-    const float rounded = std::round(x_log2);
-    log2_result = static_cast<int>(rounded);
-    return std::fabs(x_log2 - rounded) < 1e-3f;
-}
-
 // ---- one-input kernels ---------------------------------------------------------------------
 
 enum class Act {

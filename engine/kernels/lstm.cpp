@@ -852,14 +852,6 @@ private:
         return {};
     }
 
-    // quantization_util.h CheckedLog2: log2 in float, true when within 1e-3 of an integer.
-    static bool checkedLog2(float x, int& log2_result) {
-        const float x_log2 = std::log(x) * (1.0f / std::log(2.0f));
-        const float rounded = std::round(x_log2);
-        log2_result = static_cast<int>(rounded);
-        return std::fabs(x_log2 - rounded) < 1e-3f;
-    }
-
     LstmParams m_params;
     LstmShape m_shape;
     std::vector<float> m_scratch;

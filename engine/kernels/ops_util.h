@@ -146,6 +146,15 @@ inline T lookup8(const std::array<T, 256>& lut, T q) {
     return lut[static_cast<size_t>(static_cast<int32_t>(q) - std::numeric_limits<T>::min())];
 }
 
+// tensorflow/lite/kernels/internal/quantization_util.h CheckedLog2: log2 in float, true when
+// within 1e-3 of an integer (so 2 / 65535 counts as 2^-15).
+inline bool checkedLog2(float x, int& log2_result) {
+    const float x_log2 = std::log(x) * (1.0f / std::log(2.0f));
+    const float rounded = std::round(x_log2);
+    log2_result = static_cast<int>(rounded);
+    return std::fabs(x_log2 - rounded) < 1e-3f;
+}
+
 // tensorflow/lite/kernels/internal/common.h LUTPopulateInt16<float> (TFLite's int16 LUT
 // kernels, e.g. elementwise.cc RSQRT and LOG): 512 segments over the input range, each
 // anchor round(f(x) / s_out) moved by half the rounded error the linear interpolation makes
