@@ -9,6 +9,7 @@
 #include "engine/executor.h"
 #include "engine/kernels/lstm.h"
 #include "engine/kernels/ops_util.h"
+#include "engine/profiles/rule_table.h"
 #include "model/loader.h"
 #include "model/test_model_factory.h"
 
@@ -923,6 +924,35 @@ TEST(LstmInt8, RejectsPeepholeWithMoreOutputsThanCells) {
     ASSERT_TRUE(r->stopped_at);
     EXPECT_NE(r->warnings.front().find("n_output (5) <= n_cell (4)"), std::string::npos)
         << r->warnings.front();
+}
+
+// portable_tensor_utils.cc PortableApplyLayerNorm by hand. Coefficient scale 2^-12 makes the
+// final MBQM(., 2^30, -11 + 12) an identity, so the output is round(rescaled * w + b) / 1024.
+TEST(LstmInt8, LayerNormHandValues) {
+    const auto q = quantizeMultiplier(0x1p-12);
+    ASSERT_EQ(q.multiplier, 1 << 30);
+    ASSERT_EQ(q.shift, -11);
+    // A constant row: variance 0 -> the guard; 1024 * x - mean = 0, so only the bias is left,
+    // divided by 1024 with ties away from zero for val3 > 0 and a truncation of -0.5 to 0 at
+    // 0 (upstream's `val3 > 0 ? val3 + 512 : val3 - 512`): 2560 / 1024 -> 2, -2560 -> -2.
+    std::vector<int16_t> flat = {100, 100, 100, 100};
+    const std::vector<int16_t> w = {1000, 1000, 1000, 1000};
+    const std::vector<int32_t> bias = {2048, -2048, 512, 0};
+    for (RoundingProfile p : kAllProfiles) {
+        std::vector<int16_t> g = flat;
+        kernels::applyLayerNormInt16(
+            requantRuleFor(p, model::BuiltinOp::UNIDIRECTIONAL_SEQUENCE_LSTM, model::DType::Int8),
+            g.data(), w.data(), bias.data(), q.multiplier, q.shift, 10, 4);
+        EXPECT_EQ(g, (std::vector<int16_t>{2, -2, 1, 0})) << profileName(p);
+    }
+    // {-3, -1, 1, 3} * 1000: mean 0, variance 5e6 -> x / 2236.07 (x1024), times 1000, / 1024:
+    // 1000 * {-1.34164, -0.44721, 0.44721, 1.34164}, within one step (the integer 1/sqrt).
+    std::vector<int16_t> g = {-3000, -1000, 1000, 3000};
+    const std::vector<int32_t> zero(4, 0);
+    kernels::applyLayerNormInt16(RequantRule::DoubleRounding, g.data(), w.data(), zero.data(),
+                                 q.multiplier, q.shift, 10, 4);
+    const double ideal[] = {-1341.64, -447.21, 447.21, 1341.64};
+    for (int i = 0; i < 4; ++i) EXPECT_NEAR(g[static_cast<size_t>(i)], ideal[i], 1.0) << i;
 }
 
 }  // namespace
