@@ -532,6 +532,42 @@ TEST(LstmInt8, CloseToTheFloatLstmOnDequantizedWeights) {
         EXPECT_NEAR((q.output[i] - qc.h_zp) * qc.h_scale, want[i], 3 * qc.h_scale) << i;
 }
 
+// CIFG with layer norm (TFLite's goldens are non-CIFG): against the float LSTM on the
+// dequantized model. Under layer norm the gate bias is added after normalising, at
+// coefficient_scale / 1024 (ApplyLayerNorm's val3 / 1024 * scale), so that is the float bias.
+TEST(LstmInt8, CifgLayerNormCloseToTheFloatLstm) {
+    Int8Case qc;
+    qc.cifg = true;
+    qc.layer_norm = true;  // coefficients 1000 at scale 1e-3, gate scales 2^-12
+    LstmCase fc;
+    fc.max_time = 2;
+    for (int g = 1; g < 4; ++g) {
+        std::vector<float> wx, wh, b;
+        for (int8_t v : qc.wx[g]) wx.push_back(v * qc.wx_scale[g]);
+        for (int8_t v : qc.wh[g]) wh.push_back(v * qc.wh_scale[g]);
+        for (int32_t v : qc.bias[g]) b.push_back(static_cast<float>(v) * 1e-3f / 1024);
+        fc.constants[1 + g] = wx;
+        fc.constants[5 + g] = wh;
+        fc.constants[12 + g] = b;
+        fc.constants[20 + g] = {1.0f, 1.0f};
+    }
+    auto m = load(lstmSpec(fc));
+    ASSERT_TRUE(m) << m.error().message;
+    std::vector<float> x;
+    for (int8_t v : {50, -97, 28, 15}) x.push_back((v - qc.in_zp) * qc.in_scale);
+    std::vector<TensorValue> in{floats({1, 2, 2}, x)};
+    auto r = run(*m, SubgraphId{0}, in, {});
+    ASSERT_TRUE(r && r->complete());
+    const auto want = r->values[1].data<float>();
+    for (RoundingProfile p : kAllProfiles) {
+        const Int8Result q = runInt8(qc, p);
+        ASSERT_EQ(q.output.size(), want.size()) << profileName(p);
+        for (size_t i = 0; i < want.size(); ++i)
+            EXPECT_NEAR((q.output[i] - qc.h_zp) * qc.h_scale, want[i], 3 * qc.h_scale)
+                << profileName(p) << " " << i;
+    }
+}
+
 TEST(LstmInt8, RejectsUnsupportedVariants) {
     auto expectStop = [](const Int8Case& c, const std::string& what) {
         auto m = load(int8LstmSpec(c));
