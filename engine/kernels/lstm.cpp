@@ -687,12 +687,14 @@ private:
         // activation would silently mean something else than the float LSTM.
         if (o.fused_activation_function != model::Activation::Tanh)
             return ctx.fail("the integer LSTM needs the TANH activation");
-        // Prepare: 5 intermediates select 8x8_16, 12 the (CIFG + layer norm only) 8x8_8.
+        // unidirectional_sequence_lstm.cc Prepare: "TF_LITE_ENSURE(context,
+        // num_intermediate_tensors == 5)" for an integer input; the 12-intermediate 8x8_8
+        // variant exists only for the (single-step) LSTM op in lstm.cc.
         if (ctx.numIntermediates() != 5)
-            return ctx.fail(
-                strFormat("the integer LSTM has {} intermediate tensors: only the 5 of the 8x8_16 "
-                          "variant are supported",
-                          ctx.numIntermediates()));
+            return ctx.fail(strFormat(
+                "the integer LSTM has {} intermediate tensors: only the 5 of the 8x8_16 variant "
+                "are supported (TFLite's UNIDIRECTIONAL_SEQUENCE_LSTM requires 5 too)",
+                ctx.numIntermediates()));
         // The peephole walks n_batch * n_output cells (see PeepholeSpan); with more outputs
         // than cells upstream would read past the cell state.
         if (peephole && s.n_output > s.n_cell)
