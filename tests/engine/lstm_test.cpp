@@ -4,6 +4,7 @@
 // /usr/bin/python3 to see them. Float tolerance 2e-6: the engine sums in float32.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 
 #include "engine/executor.h"
@@ -504,68 +505,61 @@ TEST(LstmInt8, DoubleAndSingleRoundingDiffer) {
     }
 }
 
-TEST(LstmInt8, CloseToTheFloatLstmOnDequantizedWeights) {
-    const Int8Case qc;
+// The float LSTM on qc's dequantized weights and input (lstm_oracle.py-checked float path);
+// one bias step of gate g is worth bias_scale(g); with layer norm every coefficient is 1.0,
+// as Int8Case's 1000 at scale 1e-3.
+std::vector<float> floatLstmOnDequantized(const Int8Case& qc,
+                                          const std::function<float(int)>& bias_scale) {
     LstmCase fc;
     fc.max_time = 2;
-    for (int g = 0; g < 4; ++g) {
+    for (int g = qc.cifg ? 1 : 0; g < 4; ++g) {
         std::vector<float> wx, wh, b;
         for (int8_t v : qc.wx[g]) wx.push_back(v * qc.wx_scale[g]);
         for (int8_t v : qc.wh[g]) wh.push_back(v * qc.wh_scale[g]);
-        for (int32_t v : qc.bias[g])
-            b.push_back(static_cast<float>(v) * qc.in_scale * qc.wx_scale[g]);
+        for (int32_t v : qc.bias[g]) b.push_back(static_cast<float>(v) * bias_scale(g));
         fc.constants[1 + g] = wx;
         fc.constants[5 + g] = wh;
         fc.constants[12 + g] = b;
+        if (qc.layer_norm) fc.constants[20 + g] = {1.0f, 1.0f};
     }
     auto m = load(lstmSpec(fc));
-    ASSERT_TRUE(m) << m.error().message;
+    EXPECT_TRUE(m) << m.error().message;
+    if (!m) return {};
     std::vector<float> x;
     for (int8_t v : {50, -97, 28, 15}) x.push_back((v - qc.in_zp) * qc.in_scale);
     std::vector<TensorValue> in{floats({1, 2, 2}, x)};
     auto r = run(*m, SubgraphId{0}, in, {});
-    ASSERT_TRUE(r && r->complete());
-    const auto want = r->values[1].data<float>();
-    const Int8Result q = runInt8(qc, RoundingProfile::Reference);
-    ASSERT_EQ(q.output.size(), want.size());
-    for (size_t i = 0; i < want.size(); ++i)
-        EXPECT_NEAR((q.output[i] - qc.h_zp) * qc.h_scale, want[i], 3 * qc.h_scale) << i;
+    EXPECT_TRUE(r && r->complete());
+    if (!r || !r->complete()) return {};
+    const auto out = r->values[1].data<float>();
+    return {out.begin(), out.end()};
 }
 
-// CIFG with layer norm (TFLite's goldens are non-CIFG): against the float LSTM on the
-// dequantized model. Under layer norm the gate bias is added after normalising, at
-// coefficient_scale / 1024 (ApplyLayerNorm's val3 / 1024 * scale), so that is the float bias.
+// Every int8 output within 3 output steps of the float LSTM.
+void expectCloseToFloat(const Int8Case& qc, const std::vector<float>& want, RoundingProfile p) {
+    const Int8Result q = runInt8(qc, p);
+    ASSERT_EQ(q.output.size(), want.size()) << profileName(p);
+    for (size_t i = 0; i < want.size(); ++i)
+        EXPECT_NEAR((q.output[i] - qc.h_zp) * qc.h_scale, want[i], 3 * qc.h_scale)
+            << profileName(p) << " " << i;
+}
+
+TEST(LstmInt8, CloseToTheFloatLstmOnDequantizedWeights) {
+    const Int8Case qc;
+    const auto want =
+        floatLstmOnDequantized(qc, [&](int g) { return qc.in_scale * qc.wx_scale[g]; });
+    expectCloseToFloat(qc, want, RoundingProfile::Reference);
+}
+
+// CIFG with layer norm (TFLite's goldens are non-CIFG). Under layer norm the gate bias is
+// added after normalising, at coefficient_scale / 1024 (ApplyLayerNorm's val3 / 1024 *
+// scale), so that is the float bias.
 TEST(LstmInt8, CifgLayerNormCloseToTheFloatLstm) {
     Int8Case qc;
     qc.cifg = true;
     qc.layer_norm = true;  // coefficients 1000 at scale 1e-3, gate scales 2^-12
-    LstmCase fc;
-    fc.max_time = 2;
-    for (int g = 1; g < 4; ++g) {
-        std::vector<float> wx, wh, b;
-        for (int8_t v : qc.wx[g]) wx.push_back(v * qc.wx_scale[g]);
-        for (int8_t v : qc.wh[g]) wh.push_back(v * qc.wh_scale[g]);
-        for (int32_t v : qc.bias[g]) b.push_back(static_cast<float>(v) * 1e-3f / 1024);
-        fc.constants[1 + g] = wx;
-        fc.constants[5 + g] = wh;
-        fc.constants[12 + g] = b;
-        fc.constants[20 + g] = {1.0f, 1.0f};
-    }
-    auto m = load(lstmSpec(fc));
-    ASSERT_TRUE(m) << m.error().message;
-    std::vector<float> x;
-    for (int8_t v : {50, -97, 28, 15}) x.push_back((v - qc.in_zp) * qc.in_scale);
-    std::vector<TensorValue> in{floats({1, 2, 2}, x)};
-    auto r = run(*m, SubgraphId{0}, in, {});
-    ASSERT_TRUE(r && r->complete());
-    const auto want = r->values[1].data<float>();
-    for (RoundingProfile p : kAllProfiles) {
-        const Int8Result q = runInt8(qc, p);
-        ASSERT_EQ(q.output.size(), want.size()) << profileName(p);
-        for (size_t i = 0; i < want.size(); ++i)
-            EXPECT_NEAR((q.output[i] - qc.h_zp) * qc.h_scale, want[i], 3 * qc.h_scale)
-                << profileName(p) << " " << i;
-    }
+    const auto want = floatLstmOnDequantized(qc, [](int) { return 1e-3f / 1024; });
+    for (RoundingProfile p : kAllProfiles) expectCloseToFloat(qc, want, p);
 }
 
 TEST(LstmInt8, RejectsUnsupportedVariants) {
