@@ -129,7 +129,11 @@ QString InputSpec::describe() const {
     QStringList names;
     for (const QString& f : paths) names << QFileInfo(f).fileName();
     QString text = names.join(QStringLiteral(", "));
-    if (!pipeline.isEmpty()) text += QStringLiteral(" [%1]").arg(pipeline);
+    if (!pipeline.isEmpty()) {
+        auto p = pp::parsePipeline(pipeline.toStdString());
+        text += QStringLiteral(" [%1]").arg(
+            p ? QString::fromStdString(pp::describePipeline(*p)) : pipeline);
+    }
     return text;
 }
 

@@ -159,8 +159,39 @@ private slots:
         QCOMPARE(lab->difference().space, QStringLiteral("normalized"));
         QCOMPARE(lab->difference().maxAbs, maxNorm);
 
+        // Four pipelines: Pillow and TensorFlow resizes, BGR, [0,1].
+        auto specs = lab->panel()->pipelines();
+        auto pil = specs[0];
+        pil.name = QStringLiteral("training: PIL bilinear + [0,1]");
+        pil.method = QStringLiteral("pil-bilinear");
+        pil.norm = QStringLiteral("0to1");
+        auto tf = specs[0];
+        tf.name = QStringLiteral("TF half-pixel, BGR");
+        tf.method = QStringLiteral("tf-bilinear-half-pixel");
+        tf.order = QStringLiteral("bgr");
+        QVERIFY(lab->panel()->addPipeline(pil));
+        QVERIFY(lab->panel()->addPipeline(tf));
+        QVERIFY(!lab->panel()->addPipeline());  // four at most
+        QVERIFY(QTest::qWaitFor([&] { return !lab->busy() && lab->evaluation(3); }, 120000));
+        QVERIFY(lab->result(2)->ok() && lab->result(3)->ok());
+        QCOMPARE(lab->result(3)->stats.front().channel, QStringLiteral("B"));
+        // [0,1] feeds this [-1,1] model values it was not trained on: the stats show it.
+        QVERIFY(lab->result(2)->stats.front().min >= 0);
+        lab->panel()->setCompare(0, 2);
+        QCOMPARE(lab->difference().b, 2);
+        QVERIFY(lab->difference().ok());
+
+        // Hovering a pixel shows it in every preview and its difference.
+        QTest::mouseMove(lab->panel()->column(0)->view(), QPoint(150, 150));
+        emit lab->panel()->column(0)->view()->hovered(QPoint(10, 20));
+        const QString hover = lab->panel()->hoverLabel()->text();
+        QVERIFY2(hover.contains(QStringLiteral("pixel (10, 20)")) &&
+                     hover.contains(QStringLiteral("4: ")) &&
+                     hover.contains(QStringLiteral("|1 − 3|")),
+                 qPrintable(hover));
+
         // Screenshot of the lab window: not blank.
-        lab->resize(1500, 1050);
+        lab->resize(1600, 1050);
         QTest::qWait(50);
         const QImage shot = lab->grab().toImage();
         QVERIFY(shot.save(screenshotDir() + QStringLiteral("/preprocess_lab.png")));

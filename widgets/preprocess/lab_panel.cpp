@@ -57,7 +57,8 @@ LabPanel::LabPanel(QWidget* parent)
       m_space(new QComboBox(this)),
       m_diffView(new PixelImageView(this)),
       m_scale(new QLabel(this)),
-      m_diffInfo(new QLabel(this)) {
+      m_diffInfo(new QLabel(this)),
+      m_hover(new QLabel(this)) {
     auto* openImage = new QPushButton(tr("Image…"), this);
     openImage->setToolTip(tr("Choose the photo to preprocess (Ctrl+O)"));
     auto* openLabels = new QPushButton(tr("Labels…"), this);
@@ -107,6 +108,9 @@ LabPanel::LabPanel(QWidget* parent)
     diffText->addLayout(choose);
     diffText->addWidget(m_scale);
     diffText->addWidget(m_diffInfo, 1);
+    m_hover->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_hover->setToolTip(tr("The pixel under the mouse in every preview (RGB shown)"));
+    diffText->addWidget(m_hover);
     auto* diff = new QHBoxLayout;
     diff->addWidget(m_diffView, 1);
     diff->addLayout(diffText, 2);
@@ -120,6 +124,7 @@ LabPanel::LabPanel(QWidget* parent)
     connect(openLabels, &QPushButton::clicked, this, &LabPanel::openLabelsRequested);
     connect(m_add, &QPushButton::clicked, this, [this] { addPipeline(); });
     connect(m_cancel, &QPushButton::clicked, this, &LabPanel::cancelRequested);
+    connect(m_diffView, &PixelImageView::hovered, this, &LabPanel::showHover);
     for (QComboBox* b : {m_a, m_b, m_space})
         connect(b, &QComboBox::currentIndexChanged, this, &LabPanel::compareChanged);
     auto* openShortcut = new QShortcut(QKeySequence::Open, this);
@@ -133,6 +138,7 @@ LabPanel::LabPanel(QWidget* parent)
 PipelineColumn* LabPanel::makeColumn(const LabPipelineSpec& spec) {
     auto* c = new PipelineColumn(m_choices, m_link, this);
     c->setSpec(spec);
+    connect(c->view(), &PixelImageView::hovered, this, &LabPanel::showHover);
     connect(c, &PipelineColumn::specChanged, this, [this] {
         rebuildCompareBoxes();
         emit pipelinesChanged();
@@ -250,7 +256,29 @@ void LabPanel::setPending() {
     for (auto* c : m_columns) c->setPending(true);
 }
 
+void LabPanel::showHover(QPoint px) {
+    if (px.x() < 0) {
+        m_hover->clear();
+        return;
+    }
+    QStringList parts{tr("pixel (%1, %2)").arg(px.x()).arg(px.y())};
+    for (int i = 0; i < m_columns.size(); ++i) {
+        const QImage& img = m_columns[i]->view()->image();
+        if (!img.rect().contains(px)) continue;
+        const QRgb c = img.pixel(px);
+        parts
+            << QStringLiteral("%1: %2,%3,%4").arg(i + 1).arg(qRed(c)).arg(qGreen(c)).arg(qBlue(c));
+    }
+    if (m_diff.ok() && px.x() < m_diff.width && px.y() < m_diff.height)
+        parts << tr("|%1 − %2| %3")
+                     .arg(m_diff.a + 1)
+                     .arg(m_diff.b + 1)
+                     .arg(num(m_diff.absMax[px.y() * m_diff.width + px.x()]));
+    m_hover->setText(parts.join(QStringLiteral("   ")));
+}
+
 void LabPanel::setDifference(const LabDifference& d) {
+    m_diff = d;
     if (!d.ok()) {
         m_diffView->setImage({});
         m_diffView->setPlaceholder(d.error.isEmpty() ? tr("No difference yet") : d.error);

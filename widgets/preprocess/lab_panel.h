@@ -57,6 +57,7 @@ public:
     QLabel* differenceLabel() const { return m_diffInfo; }
     QPushButton* cancelButton() const { return m_cancel; }
     QComboBox* spaceBox() const { return m_space; }
+    QLabel* hoverLabel() const { return m_hover; }
 
 signals:
     void pipelinesChanged();
@@ -68,6 +69,7 @@ signals:
 
 private:
     void rebuildCompareBoxes();
+    void showHover(QPoint pixel);
     PipelineColumn* makeColumn(const LabPipelineSpec& spec);
 
     LabChoices m_choices;
@@ -85,6 +87,8 @@ private:
     PixelImageView* m_diffView;
     QLabel* m_scale;
     QLabel* m_diffInfo;
+    QLabel* m_hover;
+    LabDifference m_diff;
 };
 
 }  // namespace qs::widgets

@@ -19,6 +19,9 @@ namespace qs::widgets {
 namespace {
 
 void fill(QComboBox* box, const QVector<LabChoice>& choices) {
+    // Long library calls must not widen four columns past the screen; the popup shows them.
+    box->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    box->setMinimumContentsLength(8);
     for (const auto& c : choices) {
         box->addItem(c.label, c.key);
         box->setItemData(box->count() - 1, c.tooltip, Qt::ToolTipRole);
@@ -214,15 +217,17 @@ void PipelineColumn::setResult(const LabPipelineResult& r) {
     m_view->setImage(r.image);
     m_info->setText(QStringLiteral("%1<br><small>%2</small>")
                         .arg(r.resolved.toHtmlEscaped(), r.inputInfo.toHtmlEscaped()));
+    // Three significant digits and no wrapping: four columns share a screen.
+    const auto n3 = [](double v) { return QString::number(v, 'g', 3); };
     QString stats =
         tr("<table cellspacing=0 cellpadding=1><tr><th></th><th>min</th><th>max</th>"
            "<th>mean</th><th>std</th></tr>");
     for (const auto& c : r.stats) {
         stats += QStringLiteral(
-                     "<tr><td><b>%1</b></td><td align=right>%2</td><td "
-                     "align=right>%3</td><td align=right>%4</td><td "
-                     "align=right>%5</td></tr>")
-                     .arg(c.channel, num(c.min), num(c.max), num(c.mean), num(c.std));
+                     "<tr><td><b>%1</b></td><td align=right nowrap>%2</td><td "
+                     "align=right nowrap>%3</td><td align=right nowrap>%4</td><td "
+                     "align=right nowrap>%5</td></tr>")
+                     .arg(c.channel, n3(c.min), n3(c.max), n3(c.mean), n3(c.std));
     }
     m_stats->setText(stats + QStringLiteral("</table>"));
     m_stats->setToolTip(tr("Statistics of the normalized values the model is fed (float)"));
