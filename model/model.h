@@ -147,7 +147,7 @@ struct Model {
     std::vector<Signature> signatures;
     std::vector<MetadataEntry> metadata;
     std::vector<InputInfo> input_info;   // from TFLite Metadata, when present
-    std::vector<OutputInfo> output_info; // from TFLite Metadata, when present
+    std::vector<OutputInfo> output_info;  // from TFLite Metadata, when present
     std::vector<std::string> warnings;   // non-fatal findings (unknown op codes, ...)
     std::shared_ptr<const ModelStorage> storage;  // keeps every span above alive
 

@@ -81,7 +81,8 @@ bool isImageFile(const QString& path) {
 
 Result<DecodedImage> decodeImageFile(const QString& path) {
     auto engineImage = pp::readImage(path.toStdString());
-    if (engineImage) return DecodedImage{std::move(*engineImage), QObject::tr("engine (= cv2.imread)")};
+    if (engineImage)
+        return DecodedImage{std::move(*engineImage), QObject::tr("engine (= cv2.imread)")};
     QImageReader reader(path);
     reader.setAutoTransform(true);  // EXIF orientation, as the engine decoder applies it
     const QByteArray format = reader.format();
@@ -131,8 +132,8 @@ QString InputSpec::describe() const {
     QString text = names.join(QStringLiteral(", "));
     if (!pipeline.isEmpty()) {
         auto p = pp::parsePipeline(pipeline.toStdString());
-        text += QStringLiteral(" [%1]").arg(
-            p ? QString::fromStdString(pp::describePipeline(*p)) : pipeline);
+        text += QStringLiteral(" [%1]").arg(p ? QString::fromStdString(pp::describePipeline(*p))
+                                              : pipeline);
     }
     return text;
 }
