@@ -187,12 +187,13 @@ bool PreprocessLab::openImage(const QString& path, QString* error) {
     m_image = std::make_shared<const pp::Image>(std::move(decoded->image));
     m_imagePath = path;
     m_decoder = decoded->decoder;
-    m_panel->setImageInfo(tr("<b>%1</b> %2×%3, %4 channel(s) — decoder: %5")
-                              .arg(QFileInfo(path).fileName().toHtmlEscaped())
-                              .arg(m_image->width)
-                              .arg(m_image->height)
-                              .arg(m_image->channels)
-                              .arg(m_decoder.toHtmlEscaped()));
+    m_imageInfo = tr("<b>%1</b> %2×%3, %4 channel(s) — decoder: %5")
+                      .arg(QFileInfo(path).fileName().toHtmlEscaped())
+                      .arg(m_image->width)
+                      .arg(m_image->height)
+                      .arg(m_image->channels)
+                      .arg(m_decoder.toHtmlEscaped());
+    m_panel->setImageInfo(m_imageInfo);
     schedule();
     return true;
 }
@@ -272,6 +273,7 @@ void PreprocessLab::launch() {
     for (int i = 0; i < m_panel->pipelineCount(); ++i) job->pipelines.push_back(pipeline(i));
     m_job = job;
     m_panel->setBusy(true);
+    m_panel->setImageInfo(m_imageInfo);
     m_thread = QThread::create([this, job] {
         const auto& m = job->document->model();
         const int n = static_cast<int>(job->pipelines.size());
@@ -318,7 +320,8 @@ void PreprocessLab::threadDone() {
         return;
     }
     if (!job || job->cancelled) {
-        m_panel->setProgress(0, 1, tr("cancelled"));
+        m_panel->setImageInfo(m_imageInfo + tr(" — <i>cancelled; change a pipeline to compute "
+                                               "again</i>"));
         for (int i = 0; i < m_panel->pipelineCount(); ++i) {
             if (static_cast<size_t>(i) < m_results.size())
                 m_panel->setResult(i, m_results[static_cast<size_t>(i)]);

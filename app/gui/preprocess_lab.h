@@ -86,7 +86,7 @@ private:
     std::shared_ptr<const model::Model> m_floatModel;
     engine::RoundingProfile m_profile = engine::RoundingProfile::Reference;
     std::shared_ptr<const engine::preprocess::Image> m_image;
-    QString m_imagePath, m_decoder;
+    QString m_imagePath, m_decoder, m_imageInfo;
     QStringList m_labels;
     QString m_labelsSource;
 

@@ -268,6 +268,25 @@ private slots:
         QVERIFY(!lab->difference().ok());
     }
 
+    void cancelStopsTheWorker() {
+        MainWindow w;
+        QVERIFY(w.openModel(kModel, false));
+        PreprocessLab* lab = w.openPreprocessingLab();
+        QVERIFY(lab->panel()->addPipeline() && lab->panel()->addPipeline());
+        QVERIFY(lab->openImage(kPhoto));
+        QVERIFY(QTest::qWaitFor([&] { return lab->busy(); }, 10000));
+        QVERIFY(lab->panel()->cancelButton()->isVisible());
+        QTest::mouseClick(lab->panel()->cancelButton(), Qt::LeftButton);
+        QVERIFY(QTest::qWaitFor([&] { return !lab->busy(); }, 60000));
+        QVERIFY(!lab->evaluation(0));
+        QVERIFY(!lab->panel()->cancelButton()->isVisible());
+        // A change computes again.
+        lab->panel()->removePipeline(3);
+        QVERIFY(waitForLab(*lab));
+        QCOMPARE(lab->panel()->pipelineCount(), 3);
+        QVERIFY(lab->evaluation(2));
+    }
+
     void zoomIsShared() {
         MainWindow w;
         QVERIFY(w.openModel(kModel, false));

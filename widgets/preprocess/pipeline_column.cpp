@@ -96,7 +96,7 @@ PipelineColumn::PipelineColumn(const LabChoices& choices, ZoomLink* link, QWidge
     m_divisor->setPlaceholderText(tr("divisor"));
     m_divisor->setToolTip(tr("value = (pixel / divisor - mean) / std"));
     m_view->setLink(link);
-    m_view->setPlaceholder(tr("Computing…"));
+    m_view->setPlaceholder(tr("No image yet: choose one with Image… (Ctrl+O)"));
     m_use->setToolTip(tr("Make this image and pipeline the main window's input and rerun"));
 
     auto* head = new QHBoxLayout;
@@ -196,6 +196,7 @@ LabPipelineSpec PipelineColumn::spec() const {
 }
 
 void PipelineColumn::setPending(bool pending) {
+    if (pending && m_view->image().isNull()) m_view->setPlaceholder(tr("Computing…"));
     for (QLabel* l : {m_info, m_stats, m_top, m_errors}) l->setEnabled(!pending);
 }
 
