@@ -221,7 +221,13 @@ void PreprocessLab::updateLabelsInfo() {
                                                         : tr("Labels: %1").arg(m_labelsSource));
         return;
     }
-    m_panel->setLabelsInfo(tr("Labels: %1, %2").arg(m_labelsSource).arg(m_labels.size()));
+    QString text = tr("Labels: %1, %2").arg(m_labelsSource).arg(m_labels.size());
+    // A list one short or long (with or without "background") shifts every class name.
+    const auto* e = evaluation(0);
+    if (e && e->output_classes != m_labels.size())
+        text += tr(" <span style='color:#c0392b'>(the output has %1 classes)</span>")
+                    .arg(e->output_classes);
+    m_panel->setLabelsInfo(text);
 }
 
 Result<pp::Pipeline> PreprocessLab::pipeline(int i) const {
@@ -347,6 +353,7 @@ void PreprocessLab::threadDone() {
 
 void PreprocessLab::showResults() {
     if (!m_document) return;
+    updateLabelsInfo();
     const auto& sg = m_document->model().main();
     const auto producers = sg.operators.empty() ? std::vector<OpId>{} : sg.producers();
     for (size_t i = 0; i < m_evals.size() && i < m_results.size(); ++i) {

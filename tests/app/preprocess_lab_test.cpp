@@ -142,6 +142,17 @@ private slots:
             QVERIFY(std::abs(res->top[i].score - expected) < 1e-6);
         }
         QVERIFY(!res->top[0].label.isEmpty());
+        QVERIFY(!lab->panel()->labelsLabel()->text().contains(QStringLiteral("classes")));
+        // A chosen labels file of the wrong length is named as such; names follow it.
+        QVERIFY(lab->openLabels(QStringLiteral(QS_SAMPLES_DIR "/labels/cifar10_labels.txt")));
+        QCOMPARE(lab->labels().size(), 10);
+        QVERIFY(lab->panel()->labelsLabel()->text().contains(
+            QStringLiteral("the output has 1001 classes")));
+        QCOMPARE(lab->result(0)->top[0].label, QString());  // index 934 has no name there
+        QVERIFY(
+            lab->openLabels(QStringLiteral(QS_SAMPLES_DIR "/labels/coral_imagenet_labels.txt")));
+        QVERIFY(lab->result(0)->top[0].label.startsWith(QStringLiteral("cheeseburger")));
+        QVERIFY(!lab->panel()->labelsLabel()->text().contains(QStringLiteral("classes")));
         QVERIFY(lab->panel()->column(0)->topLabel()->text().contains(res->top[0].label));
         // The accumulated error summary from engine/analysis.
         QVERIFY(std::isfinite(res->outputSqnrDb));

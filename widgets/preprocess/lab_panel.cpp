@@ -31,14 +31,21 @@ QImage colourise(const LabDifference& d) {
     return img;
 }
 
-QPixmap scaleBar() {
-    QImage bar(160, 12, QImage::Format_RGB32);
+// The colour bar with its ends labelled: 0 and the maximum |diff|.
+QPixmap scaleBar(double max, const QPalette& palette) {
+    QPixmap bar(220, 28);
+    bar.fill(Qt::transparent);
+    QPainter p(&bar);
     QCPColorGradient g = viridisGradient();  // color() is not const
     for (int x = 0; x < bar.width(); ++x) {
-        const QRgb c = g.color(x, QCPRange(0, bar.width() - 1));
-        for (int y = 0; y < bar.height(); ++y) bar.setPixel(x, y, c);
+        p.setPen(QColor::fromRgb(g.color(x, QCPRange(0, bar.width() - 1))));
+        p.drawLine(x, 0, x, 11);
     }
-    return QPixmap::fromImage(bar);
+    p.setPen(palette.color(QPalette::WindowText));
+    const QRect text(0, 12, bar.width(), 16);
+    p.drawText(text, Qt::AlignLeft | Qt::AlignVCenter, QStringLiteral("0"));
+    p.drawText(text, Qt::AlignRight | Qt::AlignVCenter, num(max));
+    return bar;
 }
 
 }  // namespace
@@ -95,7 +102,7 @@ LabPanel::LabPanel(QWidget* parent)
     m_diffInfo->setWordWrap(true);
     m_diffInfo->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_diffInfo->setAlignment(Qt::AlignLeft | Qt::AlignTop);
-    m_scale->setPixmap(scaleBar());
+    m_scale->setPixmap(scaleBar(1, palette()));
     auto* choose = new QHBoxLayout;
     choose->addWidget(new QLabel(tr("Difference"), this));
     choose->addWidget(m_a);
@@ -286,6 +293,7 @@ void LabPanel::setDifference(const LabDifference& d) {
         return;
     }
     m_diffView->setImage(colourise(d));
+    m_scale->setPixmap(scaleBar(d.maxAbs, palette()));
     QString channels;
     for (double c : d.channelMaxAbs) channels += (channels.isEmpty() ? "" : " / ") + num(c);
     const QString psnr = std::isinf(d.psnrDb) ? tr("∞ (identical)") : num(d.psnrDb) + tr(" dB");

@@ -58,6 +58,7 @@ public:
     QPushButton* cancelButton() const { return m_cancel; }
     QComboBox* spaceBox() const { return m_space; }
     QLabel* hoverLabel() const { return m_hover; }
+    QLabel* labelsLabel() const { return m_labels; }
 
 signals:
     void pipelinesChanged();
