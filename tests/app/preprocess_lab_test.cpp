@@ -322,6 +322,8 @@ private slots:
         QTest::keyClick(b, Qt::Key_1);
         b->zoomBy(8.0);
         const QImage shot = b->grab().toImage();
+        QVERIFY(shot.copy(QRect(b->width() / 2 - 200, b->height() / 2 - 150, 400, 300))
+                    .save(screenshotDir() + QStringLiteral("/preprocess_lab_zoom.png")));
         const QPoint c(b->width() / 2, b->height() / 2);
         const QPointF ip = b->toImage(c);
         const QPoint px(static_cast<int>(ip.x()), static_cast<int>(ip.y()));
