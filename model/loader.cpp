@@ -1226,6 +1226,23 @@ private:
             return;
         }
         const fbmeta::SubGraphMetadata* sg = mm->subgraph_metadata()->Get(0);
+        if (sg && sg->output_tensor_metadata()) {
+            const auto* outputs = sg->output_tensor_metadata();
+            for (uint32_t i = 0; i < outputs->size(); ++i) {
+                const fbmeta::TensorMetadata* tm = outputs->Get(i);
+                OutputInfo info;
+                if (tm && tm->name()) info.name = tm->name()->str();
+                if (const auto* files = tm ? tm->associated_files() : nullptr) {
+                    for (uint32_t k = 0; k < files->size(); ++k) {
+                        const fbmeta::AssociatedFile* f = files->Get(k);
+                        // 2: TENSOR_AXIS_LABELS (metadata_schema.fbs AssociatedFileType).
+                        if (f && f->name() && f->type() == 2)
+                            info.label_files.push_back(f->name()->str());
+                    }
+                }
+                m_model.output_info.push_back(std::move(info));
+            }
+        }
         if (!sg || !sg->input_tensor_metadata()) return;
         const auto* inputs = sg->input_tensor_metadata();
         if (inputs->size() != m_model.subgraphs[0].inputs.size())

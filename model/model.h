@@ -132,6 +132,13 @@ struct InputInfo {
     std::vector<std::string> associated_files;
 };
 
+// What TFLite Metadata says about an output: the label files (AssociatedFileType
+// TENSOR_AXIS_LABELS) packed into the model's zip, in metadata order (one per locale).
+struct OutputInfo {
+    std::string name;
+    std::vector<std::string> label_files;
+};
+
 struct Model {
     std::string path;            // file it came from ("" for an in-memory buffer)
     uint32_t version = 0;
@@ -140,6 +147,7 @@ struct Model {
     std::vector<Signature> signatures;
     std::vector<MetadataEntry> metadata;
     std::vector<InputInfo> input_info;   // from TFLite Metadata, when present
+    std::vector<OutputInfo> output_info;  // from TFLite Metadata, when present
     std::vector<std::string> warnings;   // non-fatal findings (unknown op codes, ...)
     std::shared_ptr<const ModelStorage> storage;  // keeps every span above alive
 

@@ -2,7 +2,9 @@
 
 #include <QDir>
 #include <QFileInfo>
+#include <QImageReader>
 #include <QObject>
+#include <cstring>
 
 #include "engine/executor.h"
 #include "engine/io/npy.h"
@@ -21,17 +23,23 @@ std::string toStd(const QString& s) {
 }
 
 Result<engine::TensorValue> loadFile(const model::Model& m, int subgraph, size_t index,
-                                     const QString& path, QString* summary) {
+                                     const QString& path, const QString& pipeline,
+                                     QString* summary) {
     const auto& sg = m.subgraphs[static_cast<size_t>(subgraph)];
     const auto& t = sg.tensor(sg.inputs[index]);
     Result<engine::TensorValue> v;
-    if (isImageFile(path)) {
+    const bool npy = QFileInfo(path).suffix().toLower() == QLatin1String("npy");
+    if (isImageFile(path) || (!npy && !pipeline.isEmpty())) {
         // resolvePipeline and preprocess address inputs of subgraph 0.
         if (subgraph != 0)
             return fail(strFormat("{}: images feed the main subgraph only", toStd(path)));
-        auto image = pp::readImage(path.toStdString());
-        if (!image) return std::unexpected(image.error());
-        auto r = pp::preprocess(*image, pp::Pipeline{}, m, index);
+        auto decoded = decodeImageFile(path);
+        if (!decoded) return std::unexpected(decoded.error());
+        const pp::Image* image = &decoded->image;
+        auto p = pipeline.isEmpty() ? Result<pp::Pipeline>(pp::Pipeline{})
+                                    : pp::parsePipeline(pipeline.toStdString());
+        if (!p) return fail(strFormat("{}: {}", toStd(path), p.error().message));
+        auto r = pp::preprocess(*image, *p, m, index);
         if (!r) return fail(strFormat("{}: {}", toStd(path), r.error().message));
         QString line = QStringLiteral("%1 %2x%3 → %4")
                            .arg(QFileInfo(path).fileName())
@@ -71,6 +79,32 @@ bool isImageFile(const QString& path) {
            ext == QLatin1String("jpeg") || ext == QLatin1String("bmp");
 }
 
+Result<DecodedImage> decodeImageFile(const QString& path) {
+    auto engineImage = pp::readImage(path.toStdString());
+    if (engineImage)
+        return DecodedImage{std::move(*engineImage), QObject::tr("engine (= cv2.imread)")};
+    QImageReader reader(path);
+    reader.setAutoTransform(true);  // EXIF orientation, as the engine decoder applies it
+    const QByteArray format = reader.format();
+    QImage q = reader.read();
+    if (q.isNull()) return std::unexpected(engineImage.error());
+    int channels = 3;
+    if (q.hasAlphaChannel()) {
+        q = q.convertToFormat(QImage::Format_RGBA8888);
+        channels = 4;
+    } else if (q.isGrayscale()) {
+        q = q.convertToFormat(QImage::Format_Grayscale8);
+        channels = 1;
+    } else {
+        q = q.convertToFormat(QImage::Format_RGB888);
+    }
+    pp::Image image(q.width(), q.height(), channels);
+    const auto rowBytes = static_cast<size_t>(q.width()) * static_cast<size_t>(channels);
+    for (int y = 0; y < q.height(); ++y) std::memcpy(image.row(y), q.constScanLine(y), rowBytes);
+    return DecodedImage{std::move(image),
+                        QObject::tr("Qt QImageReader (%1)").arg(QString::fromLatin1(format))};
+}
+
 InputSpec InputSpec::fromPaths(const QStringList& paths, quint64 seed) {
     InputSpec s;
     s.seed = seed;
@@ -95,7 +129,13 @@ QString InputSpec::describe() const {
     }
     QStringList names;
     for (const QString& f : paths) names << QFileInfo(f).fileName();
-    return names.join(QStringLiteral(", "));
+    QString text = names.join(QStringLiteral(", "));
+    if (!pipeline.isEmpty()) {
+        auto p = pp::parsePipeline(pipeline.toStdString());
+        text += QStringLiteral(" [%1]").arg(p ? QString::fromStdString(pp::describePipeline(*p))
+                                              : pipeline);
+    }
+    return text;
 }
 
 Result<SampleSet> SampleSet::open(const model::Model& m, int subgraph, const InputSpec& spec) {
@@ -160,7 +200,8 @@ Result<LoadedSample> SampleSet::load(int index) const {
         return out;
     }
     for (qsizetype i = 0; i < files.size(); ++i) {
-        auto v = loadFile(*m_model, m_subgraph, static_cast<size_t>(i), files[i], &out.summary);
+        auto v = loadFile(*m_model, m_subgraph, static_cast<size_t>(i), files[i], m_spec.pipeline,
+                          &out.summary);
         if (!v) return std::unexpected(v.error());
         out.values.push_back(std::move(*v));
     }

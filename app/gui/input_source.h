@@ -10,6 +10,7 @@
 #include <QStringList>
 #include <vector>
 
+#include "engine/preprocess/image.h"
 #include "engine/tensor_value.h"
 #include "model/error.h"
 #include "model/model.h"
@@ -21,6 +22,9 @@ struct InputSpec {
     Kind kind = Kind::Random;
     QStringList paths;  // Files: one per subgraph input, in order; Folder: the folder
     quint64 seed = 0;
+    // Images: the preprocessing pipeline (engine/preprocess parsePipeline spec, e.g. from the
+    // preprocessing lab's "Use as input"); empty: the model's default pipeline.
+    QString pipeline;
 
     // One existing directory: Folder; no path: Random (with `seed`); else Files.
     static InputSpec fromPaths(const QStringList& paths, quint64 seed);
@@ -30,6 +34,18 @@ struct InputSpec {
 
 // .png, .jpg, .jpeg, .bmp (any case).
 bool isImageFile(const QString& path);
+
+// An image file decoded for preprocessing, and which decoder read it.
+struct DecodedImage {
+    engine::preprocess::Image image;
+    QString decoder;  // e.g. "engine (= cv2.imread)" or "Qt QImageReader (gif)"
+};
+// The engine's decoder first: its pixels equal cv2.imread's (libjpeg-turbo/libpng with
+// OpenCV's settings), which is the point of comparing pipelines. Formats it cannot read
+// (GIF, WebP, TIFF, ... whatever Qt's image plugins provide) fall back to QImageReader with
+// the EXIF orientation applied (setAutoTransform), converted to gray, RGB or RGBA; those
+// pixels may differ from another library's decoder. Errors are one line naming the file.
+Result<DecodedImage> decodeImageFile(const QString& path);
 
 struct LoadedSample {
     std::vector<engine::TensorValue> values;  // one per subgraph input

@@ -1,8 +1,11 @@
 // quantscope: the desktop application.
 //   quantscope [MODEL] [--float F] [--input IMAGE|DIR|X.npy]... [--seed N] [--profile P] [--mode M]
-//              [--select TENSOR] [--screenshot OUT.png] [--verbose]
+//              [--select TENSOR] [--lab IMAGE] [--screenshot OUT.png] [--verbose]
 // With --screenshot the window is rendered once the run has finished (graph coloured), saved
-// as PNG, and the app exits (0 saved, 2 the model, run or PNG failed). --verbose prints one
+// as PNG, and the app exits (0 saved, 2 the model, run or PNG failed).
+// --lab IMAGE opens Tools › Preprocessing Lab with that photo (the model's default pipeline
+// and the same with INTER_AREA side by side); with --screenshot the lab window is saved once
+// every pipeline has its result (2 when the image cannot be read). --verbose prints one
 // line per phase with milliseconds since the process started: load, layout, run, first paint;
 // and "tensor views <ms> ms" for each update of the tensor views (its own duration).
 // Runs headless with QT_QPA_PLATFORM=offscreen.
@@ -20,6 +23,7 @@
 
 #include "app/gui/main_window.h"
 #include "app/gui/model_document.h"
+#include "app/gui/preprocess_lab.h"
 #include "widgets/graph/graph_panel.h"
 #include "widgets/graph/graph_view.h"
 
@@ -132,9 +136,14 @@ int main(int argc, char** argv) {
         QStringLiteral("screenshot"),
         QStringLiteral("Save the window as a PNG after the run, then exit."),
         QStringLiteral("OUT.png"));
+    const QCommandLineOption lab(
+        QStringLiteral("lab"),
+        QStringLiteral("Open the preprocessing lab with this image (with --screenshot: save "
+                       "the lab window instead of the main window)."),
+        QStringLiteral("IMAGE"));
     const QCommandLineOption verbose(
         QStringLiteral("verbose"), QStringLiteral("Print phase timings (ms since process start)."));
-    parser.addOptions({floatModel, input, seed, profile, mode, select, screenshot, verbose});
+    parser.addOptions({floatModel, input, seed, profile, mode, select, lab, screenshot, verbose});
     parser.process(app);
 
     const bool headless = parser.isSet(screenshot);
@@ -142,6 +151,10 @@ int main(int argc, char** argv) {
     const QStringList positional = parser.positionalArguments();
     if (positional.size() > 1) {
         std::fprintf(stderr, "error: expected at most one model file\n");
+        return 1;
+    }
+    if (parser.isSet(lab) && positional.isEmpty()) {
+        std::fprintf(stderr, "error: --lab needs a model file\n");
         return 1;
     }
     if (headless && positional.isEmpty()) {
@@ -205,7 +218,7 @@ int main(int argc, char** argv) {
     });
     QObject::connect(&window, &qs::app::MainWindow::graphPainted, [&] {
         if (talk) clock.print("first paint");
-        if (!headless) return;
+        if (!headless || parser.isSet(lab)) return;
         QTimer::singleShot(0, &app, [&] {
             QString error;
             if (!saveScreenshot(window, parser.value(screenshot), &error)) {
@@ -228,6 +241,27 @@ int main(int argc, char** argv) {
         // The one-line error is already in the status bar; print it for scripts too.
         std::fprintf(stderr, "error: cannot open %s\n", qPrintable(positional.front()));
         return 2;
+    }
+    if (!positional.isEmpty() && parser.isSet(lab)) {
+        auto* labWindow = window.openPreprocessingLab();
+        QObject::connect(labWindow, &qs::app::PreprocessLab::evaluated, &app, [&, labWindow] {
+            if (talk) clock.print("lab");
+            if (!headless) return;
+            QTimer::singleShot(0, &app, [&, labWindow] {
+                QString error;
+                if (!saveScreenshot(*labWindow, parser.value(screenshot), &error)) {
+                    std::fprintf(stderr, "error: cannot write %s: %s\n",
+                                 qPrintable(parser.value(screenshot)), qPrintable(error));
+                    status = 2;
+                }
+                app.quit();
+            });
+        });
+        QString error;
+        if (!labWindow->openImage(parser.value(lab), &error)) {
+            std::fprintf(stderr, "error: %s\n", qPrintable(error));
+            if (headless) return 2;
+        }
     }
     const int rc = app.exec();
     return headless ? status : rc;

@@ -31,6 +31,7 @@
 
 #include "app/gui/analysis_metrics.h"
 #include "app/gui/model_document.h"
+#include "app/gui/preprocess_lab.h"
 #include "app/gui/tensor_view_data.h"
 #include "engine/analysis/report.h"
 #include "model/loader.h"
@@ -275,6 +276,10 @@ void MainWindow::createActions() {
     view->addAction(tr("Select &Worst Tensor"), this, &MainWindow::selectWorstTensor)
         ->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_W));
 
+    QMenu* tools = menuBar()->addMenu(tr("&Tools"));
+    tools->addAction(tr("&Preprocessing Lab…"), this, [this] { openPreprocessingLab(); })
+        ->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_L));
+
     QMenu* run = menuBar()->addMenu(tr("&Run"));
     QAction* rerunAction = run->addAction(tr("&Rerun"), this, &MainWindow::rerun);
     rerunAction->setShortcut(QKeySequence::Refresh);  // F5
@@ -423,9 +428,33 @@ bool MainWindow::openFloatModel(const QString& path, bool interactive) {
 }
 
 void MainWindow::setInputFiles(const QStringList& files) {
-    m_input = InputSpec::fromPaths(files, m_input.seed);
+    setInput(InputSpec::fromPaths(files, m_input.seed));
+}
+
+void MainWindow::setInput(const InputSpec& spec) {
+    const quint64 seed = m_input.seed;
+    m_input = spec;
+    if (!m_input.isRandom()) m_input.seed = seed;
     updateInputLabel();
     rerun();
+}
+
+PreprocessLab* MainWindow::openPreprocessingLab(const QString& image) {
+    if (!m_lab) {
+        m_lab = new PreprocessLab(this);
+        connect(this, &MainWindow::modelLoaded, m_lab, [this] { m_lab->setDocument(m_document); });
+        connect(m_lab, &PreprocessLab::useAsInput, this, &MainWindow::setInput);
+        m_lab->setDocument(m_document);
+    }
+    m_lab->setReference(m_profile, m_floatModel);
+    if (!image.isEmpty())
+        m_lab->openImage(image);
+    else if (m_lab->imagePath().isEmpty() && m_input.paths.size() == 1 &&
+             m_input.kind == InputSpec::Kind::Files)
+        m_lab->openImage(m_input.paths.front());
+    m_lab->show();
+    m_lab->raise();
+    return m_lab;
 }
 
 void MainWindow::setSeed(quint64 seed) {

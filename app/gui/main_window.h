@@ -29,6 +29,7 @@ class TensorViewsPanel;
 namespace qs::app {
 
 class ModelDocument;
+class PreprocessLab;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -44,6 +45,12 @@ public:
     // Inputs: one .npy or image file per model input, one folder (a dataset: every .npy or
     // image in it is a sample) or, when empty, seeded random (InputSpec::fromPaths).
     void setInputFiles(const QStringList& files);
+    // Any input, e.g. an image with a preprocessing pipeline from the preprocessing lab.
+    void setInput(const InputSpec& spec);
+    // Tools › Preprocessing Lab: shows the lab window (created on first use) for the open
+    // model, with `image` when given, else the current input when it is one image.
+    PreprocessLab* openPreprocessingLab(const QString& image = {});
+    PreprocessLab* preprocessingLab() const { return m_lab; }
     void setSeed(quint64 seed);
     void setProfile(engine::RoundingProfile profile);
     void setErrorMode(ErrorMode mode);
@@ -158,6 +165,7 @@ private:
     QPushButton* m_cancel;
     QMenu* m_recentMenu = nullptr;
     QAction* m_randomInput = nullptr;
+    PreprocessLab* m_lab = nullptr;
 };
 
 // The bundled sample model, or an empty string when it cannot be found.
