@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <string_view>
+#include <variant>
 
 #include "model/str_format.h"
 
@@ -34,6 +36,43 @@ private:
     std::shared_ptr<const model::ModelStorage> m_base;
     std::vector<std::vector<float>> m_blocks;
 };
+
+// Legacy (TOCO) quantized models fold a ReLU / ReLU6 that follows an op into the op's output
+// quantization range instead of setting its fused activation: the op says NONE, but the range
+// [(qmin - zp) * s, (qmax - zp) * s] is exactly [0, 6] (mobilenet_v1_0.25_224_quant: every
+// CONV_2D / DEPTHWISE_CONV_2D output is "…/Relu6" with zp 0, scale 6/255). The integer model
+// clamps there by construction; a float twin without the clamp drifts by whole units
+// (Conv2d_0 reaches -12.4 where the quantized tensor cannot go below 0) and the comparison
+// measures a different network. So the twin applies the activation the range implies:
+// RELU6 when the range is [0, 6] within half a step, RELU when the range starts at 0 and the
+// tensor's name says Relu. Anything else is left as is, so genuine clipping stays visible.
+model::Activation impliedActivation(const model::Tensor& out) {
+    const auto& q = out.quantization;
+    if (q.scales.size() != 1 || q.zero_points.size() != 1) return model::Activation::None;
+    int64_t qmin = 0, qmax = 0;
+    switch (out.dtype) {
+        case DType::Int8:
+            qmin = -128, qmax = 127;
+            break;
+        case DType::UInt8:
+            qmin = 0, qmax = 255;
+            break;
+        case DType::Int16:
+            qmin = -32768, qmax = 32767;
+            break;
+        default:
+            return model::Activation::None;
+    }
+    if (q.zero_points[0] != qmin || !(q.scales[0] > 0.0f)) return model::Activation::None;
+    const double scale = q.scales[0];
+    const double hi = static_cast<double>(qmax - qmin) * scale;
+    if (std::abs(hi - 6.0) <= scale / 2) return model::Activation::Relu6;
+    const auto slash = out.name.rfind('/');
+    const std::string_view last =
+        std::string_view(out.name).substr(slash == std::string::npos ? 0 : slash + 1);
+    if (last.starts_with("Relu") || last.starts_with("relu")) return model::Activation::Relu;
+    return model::Activation::None;
+}
 
 template <class T>
 T loadLE(const uint8_t* p) {
@@ -304,6 +343,30 @@ Result<FloatTwin> makeFloatTwin(const model::Model& source) {
             t.dtype = DType::Float32;
             t.quantization = model::Quantization{};
         }
+        const auto& source_sg = source.subgraphs[s];
+        std::string implied_ops;
+        for (size_t o = 0; o < sg.operators.size(); ++o) {
+            auto& op = sg.operators[o];
+            if (op.outputs.size() != 1 || !op.outputs[0].valid()) continue;
+            const auto implied = impliedActivation(source_sg.tensor(op.outputs[0]));
+            if (implied == model::Activation::None) continue;
+            std::visit(
+                [&](auto& opts) {
+                    if constexpr (requires { opts.fused_activation_function; }) {
+                        if (opts.fused_activation_function != model::Activation::None) return;
+                        opts.fused_activation_function = implied;
+                        implied_ops += strFormat("{}{} {}", implied_ops.empty() ? "" : ", ", o,
+                                                 model::activationName(implied));
+                        ++twin.implied_activations;
+                    }
+                },
+                op.options);
+        }
+        if (!implied_ops.empty())
+            twin.notes.push_back(strFormat(
+                "subgraph {}: fused activations implied by output ranges that legacy converters "
+                "folded them into, applied in float (op {})",
+                s, implied_ops));
         for (auto& op : sg.operators) {
             if (op.opcode != model::BuiltinOp::QUANTIZE &&
                 op.opcode != model::BuiltinOp::DEQUANTIZE)

@@ -14,6 +14,9 @@
 //   engine's (DE)QUANTIZE kernels only accept a quantized side, so the twin rewrites them as
 //   RESHAPE with no shape input and no options, which copies its input to the output's static
 //   shape (engine/kernels/shape_ops.cpp ReshapeKernel).
+// - An op with no fused activation whose quantized output range is exactly [0, 6] (or starts
+//   at 0 on a tensor named Relu*) gets that RELU6 / RELU in the twin: legacy converters
+//   folded the activation into the range (float_twin.cpp impliedActivation). Listed in notes.
 // - Float models come out unchanged; hybrid (dynamic-range) and float16-weight models become
 //   pure float32 models.
 // Tensor and op indices are those of the source model, so values compare index by index.
@@ -30,10 +33,12 @@ namespace qs::engine::analysis {
 
 struct FloatTwin {
     model::Model model;
-    int dequantized_constants = 0;   // constants rewritten as float32
-    int converted_activations = 0;   // non-constant tensors turned into float32
-    int identity_ops = 0;            // QUANTIZE/DEQUANTIZE turned into identities
-    std::vector<std::string> notes;  // what could not be converted (the op will stop the run)
+    int dequantized_constants = 0;  // constants rewritten as float32
+    int converted_activations = 0;  // non-constant tensors turned into float32
+    int identity_ops = 0;           // QUANTIZE/DEQUANTIZE turned into identities
+    int implied_activations = 0;    // fused ReLU/ReLU6 restored from output ranges
+    // What could not be converted (the op will stop the run) and the implied activations.
+    std::vector<std::string> notes;
 };
 
 Result<FloatTwin> makeFloatTwin(const model::Model& model);

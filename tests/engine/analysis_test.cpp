@@ -246,6 +246,35 @@ TEST(AnalysisFloatTwin, FloatModelIsItsOwnTwin) {
     for (const auto& t : a->tensors) EXPECT_EQ(t.pooled.max_abs_error, 0) << t.tensor.value;
 }
 
+// mobilenet_v1_0.25_224_quant (TOCO) folds every ReLU6 into the output range (fused NONE,
+// zp 0, scale 6/255): the twin restores it. Without it the twin's Conv2d_0 reached -12.4 and
+// every later layer compared at about 0 dB; with it the first layer is at about 51 dB.
+TEST(AnalysisFloatTwin, LegacyReluFoldedIntoRangeIsApplied) {
+    auto m = model::loadModel(std::string(QS_CONFORMANCE_DIR) +
+                              "/mobilenet_v1_0.25_224_quant/model.tflite");
+    ASSERT_TRUE(m);
+    auto twin = makeFloatTwin(*m);
+    ASSERT_TRUE(twin);
+    EXPECT_EQ(twin->implied_activations, 28);  // ops 0..27: 27 convolutions and the pool
+    const auto& ops = twin->model.main().operators;
+    EXPECT_EQ(ops[0].opts<model::Conv2DOptions>()->fused_activation_function,
+              model::Activation::Relu6);
+    EXPECT_EQ(m->main().operators[0].opts<model::Conv2DOptions>()->fused_activation_function,
+              model::Activation::None);  // the source is untouched
+    // The logits CONV_2D (zp 93) has a range that implies nothing.
+    EXPECT_EQ(ops[28].opts<model::Conv2DOptions>()->fused_activation_function,
+              model::Activation::None);
+    ASSERT_EQ(twin->notes.size(), 1u);
+
+    auto a = analyze(*m, nullptr, 1,
+                     [](int) { return conformanceInput("mobilenet_v1_0.25_224_quant"); }, {});
+    ASSERT_TRUE(a) << a.error().message;
+    for (const auto& t : a->tensors) {
+        if (t.tensor.value == 7) EXPECT_GT(t.pooled.sqnr_db, 45.0);
+        EXPECT_GT(t.pooled.sqnr_db, 10.0) << t.tensor.value;  // was about 0 from Conv2d_1 on
+    }
+}
+
 // A hybrid (dynamic-range) model: the twin is pure float32; the int8 weights it dequantized
 // are what the hybrid kernels use, so only the on-the-fly input quantization differs.
 TEST(AnalysisFloatTwin, HybridModelBecomesFloat) {
