@@ -1,13 +1,13 @@
 #include "app/gui/trace_tools.h"
 
 #include <QDockWidget>
-#include <QElapsedTimer>
 #include <QLabel>
 #include <QThread>
 
 #include "app/gui/input_source.h"
 #include "app/gui/main_window.h"
 #include "app/gui/model_document.h"
+#include "app/gui/progress_throttle.h"
 #include "app/gui/trace_data.h"
 #include "engine/executor.h"
 #include "widgets/graph/graph_panel.h"
@@ -44,20 +44,21 @@ QString fromStd(const std::string& s) {
     return QString::fromStdString(s);
 }
 
-// Progress at most every ~30 ms (and at the end), so a fast model does not flood the queue.
-class Throttle {
-public:
-    bool due(int done, int total) {
-        if (done >= total || !m_timer.isValid() || m_timer.elapsed() >= 30) {
-            m_timer.start();
-            return true;
-        }
-        return false;
+// The first input sample of a run's request (what the int run used); the error in one line.
+std::optional<std::vector<engine::TensorValue>> firstSample(const RunRequest& request,
+                                                            QString* error) {
+    auto samples = SampleSet::open(request.document->model(), request.subgraph, request.input);
+    if (!samples) {
+        *error = fromStd(samples.error().message);
+        return std::nullopt;
     }
-
-private:
-    QElapsedTimer m_timer;
-};
+    auto first = samples->load(0);
+    if (!first) {
+        *error = fromStd(first.error().message);
+        return std::nullopt;
+    }
+    return std::move(first->values);
+}
 
 bool sameInput(const InputSpec& a, const InputSpec& b) {
     return a.kind == b.kind && a.paths == b.paths && a.seed == b.seed;
@@ -318,27 +319,19 @@ void TraceTools::startValuesRun() {
         *m_valuesJob,
         [this, request, result](const std::atomic<bool>& cancel) {
             const model::Model& m = request.document->model();
-            auto samples = SampleSet::open(m, request.subgraph, request.input);
-            if (!samples) {
-                result->error = fromStd(samples.error().message);
-                return;
-            }
-            auto first = samples->load(0);
-            if (!first) {
-                result->error = fromStd(first.error().message);
-                return;
-            }
+            auto inputs = firstSample(request, &result->error);
+            if (!inputs) return;
             engine::RunOptions options;
             options.profile = request.profile;
             options.keep_values = true;
-            Throttle throttle;
+            ProgressThrottle throttle;
             options.progress = [&](int done, int total) {
                 if (throttle.due(done, total))
                     postProgress(false, tr("Running the model to get the op's inputs…"), done,
                                  total);
                 return !cancel.load();
             };
-            auto run = engine::run(m, SubgraphId{request.subgraph}, first->values, options);
+            auto run = engine::run(m, SubgraphId{request.subgraph}, *inputs, options);
             if (!run) {
                 result->error = fromStd(run.error().message);
                 return;
@@ -436,20 +429,12 @@ void TraceTools::compareProfiles(engine::RoundingProfile a, engine::RoundingProf
         *m_diffJob,
         [this, request, result, a, b](const std::atomic<bool>& cancel) {
             const model::Model& m = request.document->model();
-            auto samples = SampleSet::open(m, request.subgraph, request.input);
-            if (!samples) {
-                result->error = fromStd(samples.error().message);
-                return;
-            }
-            auto first = samples->load(0);
-            if (!first) {
-                result->error = fromStd(first.error().message);
-                return;
-            }
-            Throttle throttle;
+            auto inputs = firstSample(request, &result->error);
+            if (!inputs) return;
+            ProgressThrottle throttle;
             const QString what =
                 tr("Running %1, then %2…").arg(profileDisplayName(a), profileDisplayName(b));
-            auto c = etr::compareProfiles(m, SubgraphId{request.subgraph}, first->values, a, b, 0,
+            auto c = etr::compareProfiles(m, SubgraphId{request.subgraph}, *inputs, a, b, 0,
                                           [&](int done, int total) {
                                               if (throttle.due(done, total))
                                                   postProgress(true, what, done, total);

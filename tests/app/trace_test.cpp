@@ -75,6 +75,15 @@ bool waitForRun(const MainWindow& w, const qs::app::RunOutcome* before = nullptr
         180000);
 }
 
+// The bundled sample under the reference profile, seeded random input 0, run finished.
+bool openSample(MainWindow& w) {
+    w.resize(1600, 1000);
+    w.show();
+    w.setProfile(RoundingProfile::Reference);
+    return QTest::qWaitForWindowExposed(&w) && w.openModel(qs::app::bundledSamplePath(), false) &&
+           waitForRun(w);
+}
+
 bool selectTensor(MainWindow& w, int tensor) {
     auto* view = w.graphPanel()->view();
     const int node = view->nodeForTensor(tensor);
@@ -144,12 +153,7 @@ private slots:
     // Many elements of every traceable op: the panel's output per profile is the engine's.
     void panelOutputsEqualEngine() {
         MainWindow w;
-        w.resize(1600, 1000);
-        w.show();
-        QVERIFY(QTest::qWaitForWindowExposed(&w));
-        w.setProfile(RoundingProfile::Reference);
-        QVERIFY(w.openModel(qs::app::bundledSamplePath(), false));
-        QVERIFY(waitForRun(w));
+        QVERIFY(openSample(w));
         const auto& model = w.document()->model();
         const auto& sg = model.main();
 
@@ -266,12 +270,7 @@ private slots:
     // differing element parts in the trace, highlighted.
     void differenceMapAndParting() {
         MainWindow w;
-        w.resize(1600, 1000);
-        w.show();
-        QVERIFY(QTest::qWaitForWindowExposed(&w));
-        w.setProfile(RoundingProfile::Reference);
-        QVERIFY(w.openModel(qs::app::bundledSamplePath(), false));
-        QVERIFY(waitForRun(w));
+        QVERIFY(openSample(w));
         const auto& model = w.document()->model();
         TraceTools* tools = w.traceTools();
         QSignalSpy done(tools, &TraceTools::comparisonShown);
@@ -376,9 +375,7 @@ private slots:
     // Cancel stops the comparison; the view says so.
     void comparisonCancels() {
         MainWindow w;
-        w.show();
-        QVERIFY(w.openModel(qs::app::bundledSamplePath(), false));
-        QVERIFY(waitForRun(w));
+        QVERIFY(openSample(w));
         TraceTools* tools = w.traceTools();
         QSignalSpy done(tools, &TraceTools::comparisonShown);
         tools->compareProfiles(RoundingProfile::Reference, RoundingProfile::Builtin);
