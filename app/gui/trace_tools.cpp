@@ -1,7 +1,9 @@
 #include "app/gui/trace_tools.h"
 
+#include <QAction>
 #include <QDockWidget>
 #include <QLabel>
+#include <QPushButton>
 #include <QThread>
 
 #include "app/gui/input_source.h"
@@ -96,6 +98,15 @@ TraceTools::TraceTools(MainWindow* window)
     for (const auto p : engine::kAllProfiles) names << profileDisplayName(p);
     m_diffView->setProfiles(names, 0, 2);  // reference vs xnnpack
 
+    for (QDockWidget* d : {m_traceDock, m_diffDock}) {
+        connect(d, &QDockWidget::visibilityChanged, this, [this, d](bool visible) {
+            if (visible) dockShown(d);
+        });
+        // From the menu, a dock that is a tab of the tensor views comes to the front.
+        connect(d->toggleViewAction(), &QAction::triggered, d, [d](bool on) {
+            if (on) d->raise();
+        });
+    }
     connect(window, &MainWindow::selectionShown, this, &TraceTools::selectionShown);
     connect(window, &MainWindow::runFinished, this, &TraceTools::runFinished);
     connect(window->tensorViews()->heatmap(), &widgets::HeatmapView::elementClicked, this,
@@ -115,6 +126,33 @@ TraceTools::TraceTools(MainWindow* window)
     connect(m_diffView, &widgets::ProfileDiffView::layerSelected, this, &TraceTools::layerSelected);
     connect(m_diffView, &widgets::ProfileDiffView::elementClicked, this,
             [this](const QVector<int>& c) { traceElement(m_mapTensor, c, Source::Comparison); });
+}
+
+void TraceTools::showDock(QDockWidget* dock) {
+    m_showingDock = true;  // no automatic trace / comparison from this show
+    if (dock == m_traceDock && !dock->isVisible() && !dock->isFloating()) {
+        // Beside the tensor views: half the bottom area each.
+        dock->show();
+        m_window->resizeDocks({m_window->tensorViewsDock(), dock},
+                              {m_window->width() / 2, m_window->width() / 2}, Qt::Horizontal);
+    }
+    dock->show();
+    dock->raise();
+    m_showingDock = false;
+}
+
+void TraceTools::dockShown(QDockWidget* dock) {
+    if (m_showingDock) return;
+    // Opened from the menu: trace the selected output's element, or compare the chosen
+    // profiles, so the dock does not open empty.
+    if (dock == m_traceDock && m_tensor >= 0 && m_traceTensor != m_tensor &&
+        m_traceView->traceButton()->isEnabled())
+        traceElement(m_tensor, m_traceView->element());
+    const RunOutcome* o = m_window->lastOutcome();
+    if (dock == m_diffDock && !m_comparison && !m_diffJob->thread && o && o->ok() &&
+        m_diffView->profileA() != m_diffView->profileB())
+        compareProfiles(engine::kAllProfiles[static_cast<size_t>(m_diffView->profileA())],
+                        engine::kAllProfiles[static_cast<size_t>(m_diffView->profileB())]);
 }
 
 TraceTools::~TraceTools() {
@@ -255,14 +293,7 @@ void TraceTools::traceElement(int tensor, const QVector<int>& element, Source so
     m_traceElement = element;
     m_traceSource = source;
     m_trace.reset();
-    if (!m_traceDock->isVisible() && !m_traceDock->isFloating()) {
-        // First shown beside the tensor views: half the bottom area each.
-        m_traceDock->show();
-        m_window->resizeDocks({m_window->tensorViewsDock(), m_traceDock},
-                              {m_window->width() / 2, m_window->width() / 2}, Qt::Horizontal);
-    }
-    m_traceDock->show();
-    m_traceDock->raise();
+    showDock(m_traceDock);
     const ModelDocument* doc = m_window->document();
     if (!doc) {
         m_traceView->showMessage(tr("Open a model first"));
@@ -396,8 +427,7 @@ void TraceTools::showTrace(const engine::RunResult& run, const QString& source) 
 // ---- profile difference ----------------------------------------------------------------
 
 void TraceTools::compareProfiles(engine::RoundingProfile a, engine::RoundingProfile b) {
-    m_diffDock->show();
-    m_diffDock->raise();
+    showDock(m_diffDock);
     QStringList names;
     for (const auto p : engine::kAllProfiles) names << profileDisplayName(p);
     auto indexOf = [](engine::RoundingProfile p) {

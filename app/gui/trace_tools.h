@@ -74,6 +74,8 @@ private:
     struct Job;
     struct Values;
     void selectionShown(int op, int tensor);
+    void showDock(QDockWidget* dock);
+    void dockShown(QDockWidget* dock);
     void runFinished();
     void updateTarget();
     void updateMap();
@@ -105,6 +107,7 @@ private:
     std::shared_ptr<const engine::trace::ProfileComparison> m_comparison;
     RunRequest m_comparisonRequest;  // model, subgraph and input of the comparison
     int m_mapTensor = -1;
+    bool m_showingDock = false;
 };
 
 }  // namespace qs::app

@@ -75,13 +75,13 @@ bool waitForRun(const MainWindow& w, const qs::app::RunOutcome* before = nullptr
         180000);
 }
 
-// The bundled sample under the reference profile, seeded random input 0, run finished.
-bool openSample(MainWindow& w) {
+// `path` (default: the bundled sample) under the reference profile, seeded random input 0,
+// run finished.
+bool openSample(MainWindow& w, const QString& path = qs::app::bundledSamplePath()) {
     w.resize(1600, 1000);
     w.show();
     w.setProfile(RoundingProfile::Reference);
-    return QTest::qWaitForWindowExposed(&w) && w.openModel(qs::app::bundledSamplePath(), false) &&
-           waitForRun(w);
+    return QTest::qWaitForWindowExposed(&w) && w.openModel(path, false) && waitForRun(w);
 }
 
 bool selectTensor(MainWindow& w, int tensor) {
@@ -151,9 +151,26 @@ private slots:
     }
 
     // Many elements of every traceable op: the panel's output per profile is the engine's.
+    void panelOutputsEqualEngine_data() {
+        QTest::addColumn<QString>("path");
+        QTest::addColumn<int>("traceableOps");
+        const QString dir = QStringLiteral(QS_CONFORMANCE_DIR "/");
+        // 9 CONV_2D, 3 ADD, AVERAGE_POOL_2D, FULLY_CONNECTED.
+        QTest::newRow("resnet8 (bundled)") << qs::app::bundledSamplePath() << 14;
+        // 5 CONV_2D, 4 DEPTHWISE_CONV_2D, AVERAGE_POOL_2D, FULLY_CONNECTED.
+        QTest::newRow("kws_dscnn_int8")
+            << dir + QStringLiteral("kws_dscnn_int8/model.tflite") << 11;
+        QTest::newRow("MUL int8")
+            << dir + QStringLiteral("single_mul_default_a8w8_recipe_quantized/model.tflite") << 1;
+        QTest::newRow("ADD int16")
+            << dir + QStringLiteral("single_add_default_a16w8_recipe_quantized/model.tflite") << 1;
+    }
+
     void panelOutputsEqualEngine() {
+        QFETCH(QString, path);
+        QFETCH(int, traceableOps);
         MainWindow w;
-        QVERIFY(openSample(w));
+        QVERIFY(openSample(w, path));
         const auto& model = w.document()->model();
         const auto& sg = model.main();
 
@@ -210,7 +227,15 @@ private slots:
                 ++traced;
             }
         }
-        QVERIFY(traced >= 12 * 12);  // 10 CONV_2D, 3 ADD, AVERAGE_POOL_2D, FULLY_CONNECTED
+        QCOMPARE(traced, 12 * traceableOps);
+    }
+
+    // Spin boxes, JSON export, a click in the tensor views' heatmap, an unsupported op, and
+    // the menu actions.
+    void panelControls() {
+        MainWindow w;
+        QVERIFY(openSample(w));
+        TraceTools* tools = w.traceTools();
 
         // Coordinates through the spin boxes and the Trace button.
         QVERIFY(selectTensor(w, 26));
@@ -264,6 +289,42 @@ private slots:
         QVERIFY2(view->messageLabel()->text().contains(QStringLiteral("SOFTMAX")),
                  qPrintable(view->messageLabel()->text()));
         QVERIFY(!view->traceButton()->isEnabled());
+    }
+
+    // View › Element Trace (Ctrl+E) and Profile Difference Map (Ctrl+D) open their docks
+    // with content: the selected output's element traced, the default profiles compared.
+    void menuActions() {
+        MainWindow w;
+        QVERIFY(openSample(w));
+        TraceTools* tools = w.traceTools();
+        auto action = [&](const QKeySequence& key) -> QAction* {
+            for (QAction* a : w.findChildren<QAction*>())
+                if (a->shortcut() == key) return a;
+            return nullptr;
+        };
+        QAction* trace = action(QKeySequence(Qt::CTRL | Qt::Key_E));
+        QAction* diff = action(QKeySequence(Qt::CTRL | Qt::Key_D));
+        QVERIFY(trace && diff);
+        QVERIFY(!tools->traceDock()->isVisible() && !tools->diffDock()->isVisible());
+        QVERIFY(selectTensor(w, 26));
+        QSignalSpy traced(tools, &TraceTools::traceShown);
+        trace->trigger();
+        QVERIFY(!traced.isEmpty() || traced.wait(60000));
+        QVERIFY(tools->traceDock()->isVisible());
+        QVERIFY(tools->lastTrace());
+        QCOMPARE(tools->lastTrace()->output.value, 26);
+        QCOMPARE(tools->lastTrace()->element, (std::vector<int32_t>{0, 0, 0, 0}));
+        QSignalSpy compared(tools, &TraceTools::comparisonShown);
+        diff->trigger();
+        QVERIFY(!compared.isEmpty() || compared.wait(60000));
+        QVERIFY(tools->diffDock()->isVisible());
+        QVERIFY(tools->comparison());
+        QCOMPARE(tools->comparison()->a, RoundingProfile::Reference);
+        QCOMPARE(tools->comparison()->b, RoundingProfile::Xnnpack);
+        // The map follows the selection.
+        QVERIFY(tools->diffView()->mapLabel()->text().contains(QStringLiteral("tensor 26")));
+        QCOMPARE(tools->diffView()->table()->currentIndex().row(),
+                 tools->diffView()->model()->rowForTensor(26));
     }
 
     // Reference vs xnnpack: the table's counts are compareRuns'; the first differing layer's
