@@ -561,7 +561,18 @@ void TraceTools::updateMap() {
                        .arg(row->maxAbs);
     else
         caption += tr("no element differs");
+    const int channels = (*data)->channels;
+    const qint64 inner = (*data)->inner;
     m_diffView->setMap(*data, caption);
+    // Open the map on the channel of the first differing element (the layout puts element i
+    // in channel (i / inner) % channels, see TensorPlotData::index).
+    if (row && row->differing > 0) {
+        const auto& a = m_comparison->run_a.values[static_cast<size_t>(m_tensor)];
+        const auto& b = m_comparison->run_b.values[static_cast<size_t>(m_tensor)];
+        if (auto d = etr::diffTensor(a, b); d && !d->indices.empty())
+            m_diffView->heatmap()->setChannel(
+                static_cast<int>((d->indices.front() / inner) % channels));
+    }
 }
 
 }  // namespace qs::app
