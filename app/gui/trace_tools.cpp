@@ -419,6 +419,8 @@ void TraceTools::showTrace(const engine::RunResult& run, const QString& source) 
                               .arg(profileDisplayName(m_comparison->a),
                                    profileDisplayName(m_comparison->b));
     }
+    // The spin boxes show the traced element (a click in a map chose it).
+    if (m_traceTensor == m_tensor) updateTarget();
     m_traceView->setData(data);
     m_trace = std::move(*t);
     emit traceShown();

@@ -280,6 +280,7 @@ private slots:
         QVERIFY(tools->lastTrace());
         QCOMPARE(tools->lastTrace()->output.value, 26);
         QCOMPARE(tools->lastTrace()->element, (std::vector<int32_t>{0, 4, 11, 9}));
+        QCOMPARE(view->element(), (QVector<int>{0, 4, 11, 9}));  // the spin boxes follow
         shoot(tools->traceDock(), QStringLiteral("panel"));
 
         // An op the trace does not take: one line why, no trace.

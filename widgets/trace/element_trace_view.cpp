@@ -333,9 +333,11 @@ void ElementTraceView::fillSteps() {
     m_steps->resizeColumnsToContents();
     // Parameter texts ("M = 2118754499, shift = -9 (...)") are long: they are cut to a readable
     // column and shown whole in the tooltip.
-    const int maxWidth = m_steps->fontMetrics().horizontalAdvance(QLatin1Char('0')) * 22;
+    // So the four profiles fit beside each other in a dock half a screen wide.
+    const int digit = m_steps->fontMetrics().horizontalAdvance(QLatin1Char('0'));
+    m_steps->setColumnWidth(0, std::min(m_steps->columnWidth(0), digit * 30));
     for (int c = 1; c < columns; ++c)
-        m_steps->setColumnWidth(c, std::min(m_steps->columnWidth(c), maxWidth));
+        m_steps->setColumnWidth(c, std::min(m_steps->columnWidth(c), digit * 17));
     m_steps->horizontalHeader()->setSectionResizeMode(0, QHeaderView::Interactive);
 }
 
