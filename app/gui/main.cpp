@@ -1,15 +1,15 @@
 // quantscope: the desktop application.
 //   quantscope [MODEL] [--float F] [--input IMAGE|DIR|X.npy]... [--seed N] [--profile P] [--mode M]
-//              [--select TENSOR] [--trace i,j,k,l] [--diff-profiles A,B] [--screenshot OUT.png]
-//              [--verbose]
+//              [--select TENSOR|INDEX] [--trace i,j,k,l] [--diff-profiles A,B]
+//              [--screenshot OUT.png] [--verbose]
 // --trace shows the element trace of that element of the selected op output (--select) in
 // the Element trace dock; --diff-profiles compares two rounding profiles (e.g.
 // reference,xnnpack) in the Profile difference dock, with the selected tensor's map.
 // With --screenshot the window is rendered once the run has finished (graph coloured) and
 // the trace / comparison asked for are shown, saved as PNG, and the app exits (0 saved, 2 the
-// model, run or PNG failed; a trace that cannot be shown is a warning). --verbose prints one
-// line per phase with milliseconds since the process started: load, layout, run, first paint;
-// and "tensor views <ms> ms" for each update of the tensor views (its own duration).
+// model, run, trace, comparison or PNG failed). --verbose prints one line per phase with
+// milliseconds since the process started: load, layout, run, first paint; and
+// "tensor views <ms> ms" for each update of the tensor views (its own duration).
 // Runs headless with QT_QPA_PLATFORM=offscreen.
 #include <unistd.h>
 #include <QApplication>
@@ -136,7 +136,8 @@ int main(int argc, char** argv) {
     const QCommandLineOption select(QStringLiteral("select"),
                                     QStringLiteral("Select the op producing this tensor and show its "
                                                    "tensor views; 'worst': the tensor with the worst "
-                                                   "value of the colour metric."),
+                                                   "value of the colour metric; a number: that "
+                                                   "tensor index."),
                                     QStringLiteral("TENSOR"));
     const QCommandLineOption screenshot(
         QStringLiteral("screenshot"),
@@ -220,7 +221,7 @@ int main(int argc, char** argv) {
     int status = 0;
     bool runFailed = false;
     // The screenshot waits for the coloured graph and for the trace / comparison asked for.
-    bool painted = false, started = false;
+    bool painted = false, started = false, toolFailed = false;
     int waiting = 0;
     auto* tools = window.traceTools();
     auto saveWhenReady = [&] {
@@ -232,21 +233,27 @@ int main(int argc, char** argv) {
                              qPrintable(parser.value(screenshot)), qPrintable(error));
                 status = 2;
             }
-            if (runFailed) status = 2;
+            if (runFailed || toolFailed) status = 2;
             app.quit();
         });
     };
     QObject::connect(tools, &qs::app::TraceTools::traceShown, [&] {
-        if (!tools->lastTrace())
-            std::fprintf(stderr, "warning: no trace: %s\n",
+        if (!started || traceElement.isEmpty() || waiting == 0) return;
+        if (!tools->lastTrace()) {
+            std::fprintf(stderr, "error: no trace: %s\n",
                          qPrintable(tools->traceView()->messageLabel()->text()));
-        if (started && !traceElement.isEmpty() && waiting > 0) --waiting, saveWhenReady();
+            toolFailed = true;
+        }
+        --waiting, saveWhenReady();
     });
     QObject::connect(tools, &qs::app::TraceTools::comparisonShown, [&] {
-        if (!tools->comparison())
-            std::fprintf(stderr, "warning: no comparison: %s\n",
+        if (!started || !diff || waiting == 0) return;
+        if (!tools->comparison()) {
+            std::fprintf(stderr, "error: no comparison: %s\n",
                          qPrintable(tools->diffView()->statusLabel()->text()));
-        if (started && diff && waiting > 0) --waiting, saveWhenReady();
+            toolFailed = true;
+        }
+        --waiting, saveWhenReady();
     });
     if (talk) {
         QObject::connect(&window, &qs::app::MainWindow::modelLoaded, [&] { clock.print("load"); });
@@ -255,9 +262,10 @@ int main(int argc, char** argv) {
     }
     if (talk) {
         // Duration of the views' update (data + every plot redrawn), not time since start.
-        QObject::connect(&window, &qs::app::MainWindow::tensorViewsShown, [](int tensor, double ms) {
-            std::printf("tensor views %.1f ms (tensor %d)\n", ms, tensor), std::fflush(stdout);
-        });
+        QObject::connect(
+            &window, &qs::app::MainWindow::tensorViewsShown, [](int tensor, double ms) {
+                std::printf("tensor views %.1f ms (tensor %d)\n", ms, tensor), std::fflush(stdout);
+            });
     }
     QObject::connect(&window, &qs::app::MainWindow::runFinished, [&] {
         if (talk) clock.print("run");
@@ -273,7 +281,15 @@ int main(int argc, char** argv) {
                     std::fprintf(stderr, "warning: no tensor has a value of %s\n",
                                  qPrintable(window.colourMetric()));
             } else if (!window.selectTensorByName(name)) {
-                std::fprintf(stderr, "warning: no tensor named %s\n", qPrintable(name));
+                // Converted models' tensor names run long: a tensor index selects too.
+                bool isIndex = false;
+                const int index = name.toInt(&isIndex);
+                auto* view = window.graphPanel()->view();
+                const int node = isIndex ? view->nodeForTensor(index) : -1;
+                if (node >= 0)
+                    view->selectNode(node);
+                else
+                    std::fprintf(stderr, "warning: no tensor named %s\n", qPrintable(name));
             }
         }
         if (!started) {
