@@ -271,9 +271,23 @@ void TraceTools::runFinished() {
          !sameInput(o->request.input, c.input))) {
         // Another model, subgraph or input: the comparison no longer applies.
         m_comparison.reset();
+        m_mapTensor = -1;
         m_diffView->setTable({});
         m_diffView->showStatus(tr("Choose two profiles and press Compare"));
-        updateMap();
+        m_diffView->showMapMessage(tr("Compare two profiles, then select a layer"));
+    }
+    if (o && m_traceTensor >= 0 &&
+        (o->request.document.get() != m_traceDocument || o->request.subgraph != m_traceSubgraph)) {
+        // Another model or subgraph: the traced element belongs to the old one.
+        m_traceTensor = -1;
+        m_traceWanted = false;
+        m_trace.reset();
+        m_values.reset();
+        m_traceView->showMessage(
+            tr("Click an element in an error heatmap, or select an op "
+               "output and enter its coordinates"));
+        updateTarget();
+        return;
     }
     if (m_traceWanted ||
         (m_traceDock->isVisible() && m_traceTensor >= 0 && m_traceSource == Source::IntRun)) {
@@ -289,6 +303,8 @@ void TraceTools::traceSelected(const QVector<int>& element) {
 }
 
 void TraceTools::traceElement(int tensor, const QVector<int>& element, Source source) {
+    m_traceDocument = m_window->document();
+    m_traceSubgraph = m_window->currentSubgraph();
     m_traceTensor = tensor;
     m_traceElement = element;
     m_traceSource = source;

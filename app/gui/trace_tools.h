@@ -97,6 +97,8 @@ private:
 
     int m_op = -1, m_tensor = -1;  // the selected op output
     // The trace asked for (re-traced when a new run finishes).
+    const void* m_traceDocument = nullptr;  // model and subgraph of m_traceTensor
+    int m_traceSubgraph = -1;
     int m_traceTensor = -1;
     QVector<int> m_traceElement;
     Source m_traceSource = Source::IntRun;

@@ -326,6 +326,15 @@ private slots:
         QVERIFY(tools->diffView()->mapLabel()->text().contains(QStringLiteral("tensor 26")));
         QCOMPARE(tools->diffView()->table()->currentIndex().row(),
                  tools->diffView()->model()->rowForTensor(26));
+
+        // Another model: neither the trace nor the comparison of the old one stays.
+        const auto* before = w.lastOutcome();
+        QVERIFY(
+            w.openModel(QStringLiteral(QS_CONFORMANCE_DIR "/kws_dscnn_int8/model.tflite"), false));
+        QVERIFY(waitForRun(w, before));
+        QVERIFY(!tools->lastTrace());
+        QVERIFY(!tools->comparison());
+        QCOMPARE(tools->diffView()->model()->rowCount(), 0);
     }
 
     // Reference vs xnnpack: the table's counts are compareRuns'; the first differing layer's
