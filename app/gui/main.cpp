@@ -1,12 +1,17 @@
 // quantscope: the desktop application.
 //   quantscope [MODEL] [--float F] [--input IMAGE|DIR|X.npy]... [--seed N] [--profile P] [--mode M]
-//              [--select TENSOR] [--lab IMAGE] [--screenshot OUT.png] [--verbose]
-// With --screenshot the window is rendered once the run has finished (graph coloured), saved
-// as PNG, and the app exits (0 saved, 2 the model, run or PNG failed).
+//              [--select TENSOR|INDEX|worst] [--lab IMAGE] [--trace i,j,k,l]
+//              [--diff-profiles A,B] [--screenshot OUT.png] [--verbose]
 // --lab IMAGE opens Tools › Preprocessing Lab with that photo (the model's default pipeline
 // and the same with INTER_AREA side by side); with --screenshot the lab window is saved once
-// every pipeline has its result (2 when the image cannot be read). --verbose prints one
-// line per phase with milliseconds since the process started: load, layout, run, first paint;
+// every pipeline has its result (2 when the image cannot be read).
+// --trace shows the element trace of that element of the selected op output (--select) in
+// the Element trace dock; --diff-profiles compares two rounding profiles (e.g.
+// reference,xnnpack) in the Profile difference dock, with the selected tensor's map.
+// With --screenshot the window is rendered once the run has finished (graph coloured) and
+// the trace / comparison asked for are shown, saved as PNG, and the app exits (0 saved, 2 the
+// model, run, trace, comparison or PNG failed). --verbose prints one line per phase with
+// milliseconds since the process started: load, layout, run, first paint (and lab);
 // and "tensor views <ms> ms" for each update of the tensor views (its own duration).
 // Runs headless with QT_QPA_PLATFORM=offscreen.
 #include <unistd.h>
@@ -14,18 +19,23 @@
 #include <QCommandLineParser>
 #include <QElapsedTimer>
 #include <QImageWriter>
+#include <QLabel>
 #include <QSaveFile>
 #include <QTimer>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <optional>
 #include <string>
 
 #include "app/gui/main_window.h"
 #include "app/gui/model_document.h"
 #include "app/gui/preprocess_lab.h"
+#include "app/gui/trace_tools.h"
 #include "widgets/graph/graph_panel.h"
 #include "widgets/graph/graph_view.h"
+#include "widgets/trace/element_trace_view.h"
+#include "widgets/trace/profile_diff_view.h"
 
 namespace {
 
@@ -130,7 +140,8 @@ int main(int argc, char** argv) {
     const QCommandLineOption select(QStringLiteral("select"),
                                     QStringLiteral("Select the op producing this tensor and show its "
                                                    "tensor views; 'worst': the tensor with the worst "
-                                                   "value of the colour metric."),
+                                                   "value of the colour metric; a number: that "
+                                                   "tensor index."),
                                     QStringLiteral("TENSOR"));
     const QCommandLineOption screenshot(
         QStringLiteral("screenshot"),
@@ -141,9 +152,18 @@ int main(int argc, char** argv) {
         QStringLiteral("Open the preprocessing lab with this image (with --screenshot: save "
                        "the lab window instead of the main window)."),
         QStringLiteral("IMAGE"));
+    const QCommandLineOption trace(
+        QStringLiteral("trace"),
+        QStringLiteral("Show the element trace of this element of the selected tensor."),
+        QStringLiteral("i,j,k,l"));
+    const QCommandLineOption diffProfiles(
+        QStringLiteral("diff-profiles"),
+        QStringLiteral("Compare two rounding profiles, e.g. reference,xnnpack."),
+        QStringLiteral("A,B"));
     const QCommandLineOption verbose(
         QStringLiteral("verbose"), QStringLiteral("Print phase timings (ms since process start)."));
-    parser.addOptions({floatModel, input, seed, profile, mode, select, lab, screenshot, verbose});
+    parser.addOptions({floatModel, input, seed, profile, mode, select, lab, trace, diffProfiles,
+                       screenshot, verbose});
     parser.process(app);
 
     const bool headless = parser.isSet(screenshot);
@@ -160,6 +180,34 @@ int main(int argc, char** argv) {
     if (headless && positional.isEmpty()) {
         std::fprintf(stderr, "error: --screenshot needs a model file\n");
         return 1;
+    }
+
+    QVector<int> traceElement;
+    if (parser.isSet(trace)) {
+        for (const QString& part : parser.value(trace).split(QLatin1Char(','))) {
+            bool ok = false;
+            const int v = part.trimmed().toInt(&ok);
+            if (!ok || v < 0) {
+                std::fprintf(stderr, "error: --trace %s is not a list of non-negative integers\n",
+                             qPrintable(parser.value(trace)));
+                return 1;
+            }
+            traceElement << v;
+        }
+    }
+    std::optional<std::pair<qs::engine::RoundingProfile, qs::engine::RoundingProfile>> diff;
+    if (parser.isSet(diffProfiles)) {
+        const QStringList names = parser.value(diffProfiles).split(QLatin1Char(','));
+        const auto a = qs::engine::parseProfile(names.value(0).trimmed().toStdString());
+        const auto b = qs::engine::parseProfile(names.value(1).trimmed().toStdString());
+        if (names.size() != 2 || !a || !b) {
+            std::fprintf(stderr,
+                         "error: --diff-profiles %s is not two of reference, single-rounding, "
+                         "xnnpack, builtin\n",
+                         qPrintable(parser.value(diffProfiles)));
+            return 1;
+        }
+        diff = std::make_pair(*a, *b);
     }
 
     qs::app::MainWindow window;
@@ -185,6 +233,41 @@ int main(int argc, char** argv) {
 
     int status = 0;
     bool runFailed = false;
+    // The screenshot waits for the coloured graph and for the trace / comparison asked for.
+    bool painted = false, started = false, toolFailed = false;
+    int waiting = 0;
+    auto* tools = window.traceTools();
+    auto saveWhenReady = [&] {
+        if (!headless || !painted || !started || waiting > 0) return;
+        QTimer::singleShot(0, &app, [&] {
+            QString error;
+            if (!saveScreenshot(window, parser.value(screenshot), &error)) {
+                std::fprintf(stderr, "error: cannot write %s: %s\n",
+                             qPrintable(parser.value(screenshot)), qPrintable(error));
+                status = 2;
+            }
+            if (runFailed || toolFailed) status = 2;
+            app.quit();
+        });
+    };
+    QObject::connect(tools, &qs::app::TraceTools::traceShown, [&] {
+        if (!started || traceElement.isEmpty() || waiting == 0) return;
+        if (!tools->lastTrace()) {
+            std::fprintf(stderr, "error: no trace: %s\n",
+                         qPrintable(tools->traceView()->messageLabel()->text()));
+            toolFailed = true;
+        }
+        --waiting, saveWhenReady();
+    });
+    QObject::connect(tools, &qs::app::TraceTools::comparisonShown, [&] {
+        if (!started || !diff || waiting == 0) return;
+        if (!tools->comparison()) {
+            std::fprintf(stderr, "error: no comparison: %s\n",
+                         qPrintable(tools->diffView()->statusLabel()->text()));
+            toolFailed = true;
+        }
+        --waiting, saveWhenReady();
+    });
     if (talk) {
         QObject::connect(&window, &qs::app::MainWindow::modelLoaded, [&] { clock.print("load"); });
         QObject::connect(&window, &qs::app::MainWindow::graphLaidOut,
@@ -192,9 +275,10 @@ int main(int argc, char** argv) {
     }
     if (talk) {
         // Duration of the views' update (data + every plot redrawn), not time since start.
-        QObject::connect(&window, &qs::app::MainWindow::tensorViewsShown, [](int tensor, double ms) {
-            std::printf("tensor views %.1f ms (tensor %d)\n", ms, tensor), std::fflush(stdout);
-        });
+        QObject::connect(
+            &window, &qs::app::MainWindow::tensorViewsShown, [](int tensor, double ms) {
+                std::printf("tensor views %.1f ms (tensor %d)\n", ms, tensor), std::fflush(stdout);
+            });
     }
     QObject::connect(&window, &qs::app::MainWindow::runFinished, [&] {
         if (talk) clock.print("run");
@@ -210,25 +294,34 @@ int main(int argc, char** argv) {
                     std::fprintf(stderr, "warning: no tensor has a value of %s\n",
                                  qPrintable(window.colourMetric()));
             } else if (!window.selectTensorByName(name)) {
-                std::fprintf(stderr, "warning: no tensor named %s\n", qPrintable(name));
+                // Converted models' tensor names run long: a tensor index selects too.
+                bool isIndex = false;
+                const int index = name.toInt(&isIndex);
+                auto* view = window.graphPanel()->view();
+                const int node = isIndex ? view->nodeForTensor(index) : -1;
+                if (node >= 0)
+                    view->selectNode(node);
+                else
+                    std::fprintf(stderr, "warning: no tensor named %s\n", qPrintable(name));
             }
+        }
+        if (!started) {
+            // Once, after the first run: the comparison, then the trace (its dock last, so
+            // both docks are in view).
+            started = true;
+            waiting = (diff ? 1 : 0) + (traceElement.isEmpty() ? 0 : 1);
+            if (diff) tools->compareProfiles(diff->first, diff->second);
+            if (!traceElement.isEmpty()) tools->traceSelected(traceElement);
+            saveWhenReady();
         }
         // Paint now: the coloured graph on screen is the "first paint" phase.
         window.graphPanel()->view()->viewport()->repaint();
     });
     QObject::connect(&window, &qs::app::MainWindow::graphPainted, [&] {
         if (talk) clock.print("first paint");
-        if (!headless || parser.isSet(lab)) return;
-        QTimer::singleShot(0, &app, [&] {
-            QString error;
-            if (!saveScreenshot(window, parser.value(screenshot), &error)) {
-                std::fprintf(stderr, "error: cannot write %s: %s\n",
-                             qPrintable(parser.value(screenshot)), qPrintable(error));
-                status = 2;
-            }
-            if (runFailed) status = 2;
-            app.quit();
-        });
+        painted = true;
+        if (parser.isSet(lab)) return;  // the lab saves its own window
+        saveWhenReady();
     });
 
     window.show();

@@ -33,6 +33,7 @@
 #include "app/gui/model_document.h"
 #include "app/gui/preprocess_lab.h"
 #include "app/gui/tensor_view_data.h"
+#include "app/gui/trace_tools.h"
 #include "engine/analysis/report.h"
 #include "model/loader.h"
 #include "widgets/graph/graph_items.h"
@@ -175,6 +176,8 @@ MainWindow::MainWindow(QWidget* parent)
         emit graphPainted();
     });
 
+    // Element trace beside the tensor views, profile difference map as their tab.
+    m_traceTools = new TraceTools(this);
     createActions();
     createToolBar();
     statusBar()->showMessage(tr("Open a .tflite model with Ctrl+O, or drop one on this window"));
@@ -189,7 +192,9 @@ MainWindow::MainWindow(QWidget* parent)
 }
 
 MainWindow::~MainWindow() {
-    // The worker must be gone before this window's members are; its last signals are dropped.
+    // The workers must be gone before this window's members are; their last signals are dropped.
+    delete m_traceTools;
+    m_traceTools = nullptr;
     m_runs->disconnect(this);
     m_runs->cancel();
     m_runs->waitForIdle();
@@ -273,6 +278,16 @@ void MainWindow::createActions() {
     QAction* views = m_viewsDock->toggleViewAction();
     views->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_T));
     view->addAction(views);
+    QAction* trace = m_traceTools->traceDock()->toggleViewAction();
+    trace->setText(tr("&Element Trace"));
+    trace->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+    trace->setToolTip(tr("The integer arithmetic of one output element under every profile"));
+    view->addAction(trace);
+    QAction* diff = m_traceTools->diffDock()->toggleViewAction();
+    diff->setText(tr("Profile &Difference Map"));
+    diff->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_D));
+    diff->setToolTip(tr("Where two rounding profiles give different integers, layer by layer"));
+    view->addAction(diff);
     view->addAction(tr("Select &Worst Tensor"), this, &MainWindow::selectWorstTensor)
         ->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_W));
 
@@ -626,6 +641,7 @@ void MainWindow::rowSelected(int op, int tensor) {
 
 void MainWindow::showInspector(int op, int tensor) {
     showTensorViews(op, tensor);
+    emit selectionShown(op, tensor);
     if (!m_document || (op < 0 && tensor < 0)) {
         m_inspector->clear();
         return;

@@ -30,6 +30,7 @@ namespace qs::app {
 
 class ModelDocument;
 class PreprocessLab;
+class TraceTools;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -71,6 +72,7 @@ public:
     widgets::InspectorView* inspector() const { return m_inspector; }
     widgets::TensorViewsPanel* tensorViews() const { return m_views; }
     QDockWidget* tensorViewsDock() const { return m_viewsDock; }
+    TraceTools* traceTools() const { return m_traceTools; }
     // Milliseconds the last tensor views update took (data + redraw of every view).
     double lastTensorViewsMs() const { return m_viewsMs; }
     engine::RoundingProfile profile() const { return m_profile; }
@@ -95,6 +97,8 @@ signals:
     void graphPainted();
     // The tensor views show a tensor (or why they cannot); `ms`: data + redraw time.
     void tensorViewsShown(int tensor, double ms);
+    // An op / tensor was selected (graph, table, or restored after a run) and is shown.
+    void selectionShown(int op, int tensor);
 
 protected:
     void dragEnterEvent(QDragEnterEvent* event) override;
@@ -166,6 +170,7 @@ private:
     QMenu* m_recentMenu = nullptr;
     QAction* m_randomInput = nullptr;
     PreprocessLab* m_lab = nullptr;
+    TraceTools* m_traceTools = nullptr;
 };
 
 // The bundled sample model, or an empty string when it cannot be found.

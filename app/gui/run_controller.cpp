@@ -4,6 +4,7 @@
 #include <QThread>
 
 #include "app/gui/model_document.h"
+#include "app/gui/progress_throttle.h"
 #include "engine/executor.h"
 
 namespace qs::app {
@@ -13,22 +14,6 @@ namespace {
 QString fromStd(const std::string& s) {
     return QString::fromStdString(s);
 }
-
-// Progress reaches the GUI at most every ~30 ms (and always at the end), so a fast model does
-// not flood the event queue with one queued signal per op.
-class Throttle {
-public:
-    bool due(int done, int total) {
-        if (done >= total || !m_timer.isValid() || m_timer.elapsed() >= 30) {
-            m_timer.start();
-            return true;
-        }
-        return false;
-    }
-
-private:
-    QElapsedTimer m_timer;
-};
 
 }  // namespace
 
@@ -96,7 +81,7 @@ void RunController::launch() {
         out.produced.assign(sg.tensors.size(), 0);
         for (const auto id : sg.inputs) out.produced[static_cast<size_t>(id.value)] = 1;
 
-        Throttle throttle;
+        ProgressThrottle throttle;
         engine::RunOptions options;
         options.profile = req.profile;
         options.keep_values = false;
@@ -142,7 +127,7 @@ void RunController::launch() {
         mr.profile = req.profile;
         mr.mode = req.mode;
         timer.restart();
-        Throttle metricThrottle;
+        ProgressThrottle metricThrottle;
         auto table = metrics->compute(mr, [&](int done, int total) {
             if (metricThrottle.due(done, total)) emit progress(done, total, phase);
             return !cancel->load();

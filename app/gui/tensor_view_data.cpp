@@ -46,27 +46,16 @@ widgets::PlotHistogram toPlot(const an::Histogram& h) {
 
 }  // namespace
 
-Result<std::shared_ptr<widgets::TensorPlotData>> tensorPlotData(const model::Model& model,
-                                                                int subgraph, int tensor, int op,
-                                                                const RunOutcome& outcome,
-                                                                const QString& metric) {
-    const auto& sg = model.subgraphs[static_cast<size_t>(subgraph)];
-    if (tensor < 0 || static_cast<size_t>(tensor) >= sg.tensors.size())
-        return fail("no tensor selected");
-    const model::Tensor& info = sg.tensors[static_cast<size_t>(tensor)];
-    const auto& store = outcome.metrics.values;
-    const auto it = store ? store->find(tensor) : decltype(store->end()){};
-    if (!store || it == store->end())
-        return fail(
-            strFormat("tensor {} '{}' has no compared values (not run, not paired with "
-                      "a float reference, or not a float/quantized tensor)",
-                      tensor, info.name));
-    auto planes = an::tensorPlanes(it->second.quant, info.quantization, it->second.reference);
+Result<std::shared_ptr<widgets::TensorPlotData>> comparedPlotData(
+    const model::Tensor& info, int tensor, const engine::TensorValue& quant,
+    const engine::TensorValue& reference) {
+    auto planes = an::tensorPlanes(quant, info.quantization, reference);
     if (!planes) return std::unexpected(planes.error());
     auto out = std::make_shared<widgets::TensorPlotData>();
     widgets::TensorPlotData& t = *out;
     an::TensorPlanes& p = *planes;
-    const auto& shape = it->second.quant.shape();
+    const auto& shape = quant.shape();
+    for (int32_t d : shape) t.shape << d;
     const auto& l = p.layout;
 
     t.tensorName = QString::fromStdString(info.name);
@@ -132,6 +121,27 @@ Result<std::shared_ptr<widgets::TensorPlotData>> tensorPlotData(const model::Mod
     t.densityLo = dens.lo, t.densityHi = dens.hi, t.densityN = dens.n;
     t.density = dens.counts;
     t.densityMax = dens.max_count;
+    return out;
+}
+
+Result<std::shared_ptr<widgets::TensorPlotData>> tensorPlotData(const model::Model& model,
+                                                                int subgraph, int tensor, int op,
+                                                                const RunOutcome& outcome,
+                                                                const QString& metric) {
+    const auto& sg = model.subgraphs[static_cast<size_t>(subgraph)];
+    if (tensor < 0 || static_cast<size_t>(tensor) >= sg.tensors.size())
+        return fail("no tensor selected");
+    const model::Tensor& info = sg.tensors[static_cast<size_t>(tensor)];
+    const auto& store = outcome.metrics.values;
+    const auto it = store ? store->find(tensor) : decltype(store->end()){};
+    if (!store || it == store->end())
+        return fail(
+            strFormat("tensor {} '{}' has no compared values (not run, not paired with "
+                      "a float reference, or not a float/quantized tensor)",
+                      tensor, info.name));
+    auto out = comparedPlotData(info, tensor, it->second.quant, it->second.reference);
+    if (!out) return out;
+    widgets::TensorPlotData& t = **out;
 
     // Per-channel metrics of the analysis (the metric channel axis).
     const an::MetricDef* def = metricDef(metric);

@@ -6,6 +6,7 @@
 #include <QString>
 #include <memory>
 
+#include "engine/tensor_value.h"
 #include "model/error.h"
 #include "model/model.h"
 #include "widgets/plots/tensor_plot_data.h"
@@ -13,6 +14,12 @@
 namespace qs::app {
 
 struct RunOutcome;
+
+// The maps, histograms and density of one tensor's values `quant` (stored with the tensor's
+// quantization) against `reference` (float32, same shape); no per-channel metrics.
+Result<std::shared_ptr<widgets::TensorPlotData>> comparedPlotData(
+    const model::Tensor& info, int tensor, const engine::TensorValue& quant,
+    const engine::TensorValue& reference);
 
 // `tensor` of subgraph `subgraph` (`op`: its producer, -1 for a graph input); `metric` is the
 // display name of the colour metric (the per-channel bars show it). Fails with a one-line

@@ -145,4 +145,8 @@ Result<void> traceSupported(const model::Model& model, SubgraphId subgraph, Tens
 // profile's steps in aligned columns; the parting step is marked with "<== profiles part".
 std::string formatTrace(const ElementTrace& trace, size_t max_terms = 32);
 
+// JSON (indent < 0: one line): everything above, every term, one object per profile with its
+// steps and final `output`, `parting` (null when the profiles agree) and notes.
+std::string traceJson(const ElementTrace& trace, int indent = 2);
+
 }  // namespace qs::engine::trace

@@ -128,7 +128,8 @@ RunDiff compareRuns(const model::Model& model, SubgraphId subgraph, const RunRes
 
 Result<ProfileComparison> compareProfiles(const model::Model& model, SubgraphId subgraph,
                                           std::span<const TensorValue> inputs, RoundingProfile a,
-                                          RoundingProfile b, uint64_t seed) {
+                                          RoundingProfile b, uint64_t seed,
+                                          const std::function<bool(int, int)>& progress) {
     ProfileComparison c;
     c.a = a;
     c.b = b;
@@ -137,9 +138,17 @@ Result<ProfileComparison> compareProfiles(const model::Model& model, SubgraphId 
         o.profile = k == 0 ? a : b;
         o.seed = seed;
         o.keep_values = true;
+        if (progress)
+            o.progress = [&progress, k](int done, int total) {
+                return progress(k * total + done, 2 * total);
+            };
         auto r = run(model, subgraph, inputs, o);
         if (!r) return std::unexpected(r.error());
         (k == 0 ? c.run_a : c.run_b) = std::move(*r);
+        if ((k == 0 ? c.run_a : c.run_b).cancelled) {
+            c.cancelled = true;
+            return c;
+        }
     }
     c.diff = compareRuns(model, subgraph, c.run_a, c.run_b);
     return c;

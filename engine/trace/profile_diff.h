@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -74,13 +75,17 @@ RunDiff compareRuns(const model::Model& model, SubgraphId subgraph, const RunRes
 
 // Runs the model under both profiles on the same inputs (empty: the seeded fill with `seed`)
 // and compares them. The runs are returned too, for diffTensor and traceElement.
+// `progress` (optional) gets (ops done, ops total) over both runs; returning false cancels:
+// the result then has `cancelled` set and no diff.
 struct ProfileComparison {
     RoundingProfile a = RoundingProfile::Reference, b = RoundingProfile::Xnnpack;
     RunResult run_a, run_b;
     RunDiff diff;
+    bool cancelled = false;
 };
 Result<ProfileComparison> compareProfiles(const model::Model& model, SubgraphId subgraph,
                                           std::span<const TensorValue> inputs, RoundingProfile a,
-                                          RoundingProfile b, uint64_t seed = 0);
+                                          RoundingProfile b, uint64_t seed = 0,
+                                          const std::function<bool(int, int)>& progress = {});
 
 }  // namespace qs::engine::trace

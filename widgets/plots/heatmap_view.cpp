@@ -139,6 +139,9 @@ HeatmapView::HeatmapView(bool saturationMap, QWidget* parent)
     stylePlot(m_plot);
     m_plot->setMouseTracking(true);
     connect(m_plot, &QCustomPlot::mouseMove, this, &HeatmapView::hover);
+    connect(m_plot, &QCustomPlot::mousePress, this,
+            [this](QMouseEvent* e) { m_pressPos = e->position().toPoint(); });
+    connect(m_plot, &QCustomPlot::mouseRelease, this, &HeatmapView::click);
     installPlotMenu(
         m_plot, [this] { return csv(); },
         m_saturation ? QStringLiteral("saturation") : QStringLiteral("heatmap"));
@@ -160,7 +163,7 @@ void HeatmapView::setData(std::shared_ptr<const TensorPlotData> data) {
         QSignalBlocker block(m_quantityBox);
         for (int q = 0; q < m_quantityBox->count(); ++q)
             m_quantityBox->setItemText(
-                q, mapQuantityName(static_cast<MapQuantity>(q), m_data->quantized));
+                q, m_data->quantityName(static_cast<MapQuantity>(q)));
     }
     updateControls();
     // Hidden views (another tab) redraw when shown: switching tensors costs only the
@@ -316,7 +319,7 @@ void HeatmapView::redraw() {
         range = shown(range);
         range = nonEmpty(range);
         m_map->setDataRange(QCPRange(range.min, range.max));
-        m_scale->axis()->setLabel(mapQuantityName(m_quantity, t.quantized) +
+        m_scale->axis()->setLabel(t.quantityName(m_quantity) +
                                   (m_perTile ? tr(" (this channel's range)") : QString()));
         m_plot->xAxis->setLabel(t.colLabel);
         m_plot->yAxis->setLabel(
@@ -404,7 +407,7 @@ void HeatmapView::redraw() {
         range = nonEmpty(range);
         m_map->setDataRange(QCPRange(range.min, range.max));
         m_scale->axis()->setLabel(
-            mapQuantityName(m_quantity, t.quantized) +
+            t.quantityName(m_quantity) +
             (m_perTile && !m_saturation ? tr(" (per tile: tile min → max)") : QString()));
         m_plot->xAxis->setLabel(tr("%1 %2 tiles, %3 per row (left to right, top to bottom)")
                                     .arg(t.channels)
@@ -476,7 +479,7 @@ QString HeatmapView::summary() const {
     }
     const PlotRange r = t.range[static_cast<size_t>(m_quantity)];
     return tr("%1 over the tensor: [%2, %3] — hover for values")
-        .arg(mapQuantityName(m_quantity, t.quantized), num(r.min), num(r.max));
+        .arg(t.quantityName(m_quantity), num(r.min), num(r.max));
 }
 
 bool HeatmapView::cellAt(int key, int value, int* channel, int* row, int* col) const {
@@ -505,6 +508,7 @@ QString HeatmapView::describe(int channel, int row, int col) const {
     const auto at = [&](MapQuantity q) { return t.value(q, i); };
     QString where = t.coordinates ? t.coordinates(channel, row, col)
                                   : QStringLiteral("[%1, %2, %3]").arg(channel).arg(row).arg(col);
+    if (t.describeElement) return where + QStringLiteral("  ") + t.describeElement(i);
     QString text = tr("%1  float %2").arg(where, num(at(MapQuantity::Reference)));
     if (t.quantized) {
         text += tr("  int %1  dequantized %2")
@@ -533,6 +537,20 @@ void HeatmapView::hover(QMouseEvent* event) {
     const QString text = describe(ch, row, col);
     m_info->setText(text);
     QToolTip::showText(event->globalPosition().toPoint(), text, m_plot);
+}
+
+void HeatmapView::click(QMouseEvent* event) {
+    if (!m_data || event->button() != Qt::LeftButton ||
+        (event->position().toPoint() - m_pressPos).manhattanLength() > 4)
+        return;
+    const double key = m_plot->xAxis->pixelToCoord(event->position().x());
+    const double value = m_plot->yAxis->pixelToCoord(event->position().y());
+    int ch = 0, row = 0, col = 0;
+    if (!cellAt(static_cast<int>(std::lround(key)), static_cast<int>(std::lround(value)), &ch, &row,
+                &col))
+        return;
+    const qint64 i = m_data->index(ch, row, col);
+    emit elementClicked(m_data->coordinatesOf(i), i);
 }
 
 QString HeatmapView::csv() const {

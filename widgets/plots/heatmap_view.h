@@ -56,6 +56,10 @@ public:
     // Rebuilds the map from the data and replots.
     void redraw();
 
+signals:
+    // A left click (no drag) on an element: its full tensor coordinates and flat index.
+    void elementClicked(const QVector<int>& coordinates, qint64 index);
+
 protected:
     // A view hidden behind another tab redraws when it is shown (see setData).
     void showEvent(QShowEvent* event) override;
@@ -64,6 +68,8 @@ protected:
 private:
     bool m_dirty = false;
     void hover(QMouseEvent* event);
+    void click(QMouseEvent* event);
+    QPoint m_pressPos;
     void updateControls();
     void applyGradient(bool signedValues);
     void fitSquareCells();

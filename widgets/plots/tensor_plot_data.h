@@ -5,6 +5,7 @@
 
 #include <QString>
 #include <QVector>
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -44,6 +45,8 @@ struct TensorPlotData {
     QString channelLabel, rowLabel, colLabel;
     // Index text of an element, e.g. "[0, 3, 7, 12]".
     std::function<QString(int channel, int row, int col)> coordinates;
+    // The tensor's shape, for an element's full coordinates (coordinatesOf).
+    QVector<int> shape;
     // Elements after the channel axis in the tensor's order (see index()).
     qint64 inner = 1;
     // In the tensor's element order; ranges over the tensor and per map channel.
@@ -77,7 +80,27 @@ struct TensorPlotData {
     QString weightsName;
     QVector<double> weightScale, weightZeroPoint, weightMin, weightMax;
 
+    // Maps of another pair than float vs quantized (the profile difference map: profile A vs
+    // B) name their quantities and describe an element themselves; empty / unset: the
+    // float-vs-quantized names and hover text.
+    std::array<QString, kMapQuantities> quantityNames;
+    std::function<QString(qint64 index)> describeElement;
+    QString quantityName(MapQuantity q) const {
+        const QString& n = quantityNames[static_cast<size_t>(q)];
+        return n.isEmpty() ? mapQuantityName(q, quantized) : n;
+    }
+
     qint64 elements() const { return static_cast<qint64>(planes[0].size()); }
+    // Row-major coordinates of element `index` in `shape` (empty without a shape).
+    QVector<int> coordinatesOf(qint64 index) const {
+        QVector<int> c(shape.size());
+        for (qsizetype d = shape.size() - 1; d >= 0; --d) {
+            const qint64 n = std::max(shape[d], 1);
+            c[d] = static_cast<int>(index % n);
+            index /= n;
+        }
+        return c;
+    }
     // The tensor element of map cell (channel, row, col).
     qint64 index(int channel, int row, int col) const {
         const qint64 m = static_cast<qint64>(row) * cols + col;
