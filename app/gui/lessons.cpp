@@ -135,10 +135,16 @@ QStringList checkClaims(const LessonStep& step, const MainWindow& window) {
             if (metric == QLatin1String("sqnr_db")) value = e.total.sqnr_db;
             if (metric == QLatin1String("clipped_pct")) value = e.clippedPct();
             if (metric == QLatin1String("other_sqnr_db")) value = p->otherSqnrDb();
-            if (metric == QLatin1String("channel_sqnr_min")) {
-                value = INFINITY;
-                for (const auto& ch : e.channels) value = std::min(value, ch.sqnr_db);
-            }
+            const auto& frame = p->frame();
+            auto minOf = [](const QVector<double>& v) {
+                double m = INFINITY;
+                for (double x : v) m = std::min(m, x);
+                return m;
+            };
+            if (metric == QLatin1String("channel_sqnr_min")) value = minOf(frame.channelSqnr);
+            // How much worse the other granularity's worst channel is.
+            if (metric == QLatin1String("worst_channel_gap_db"))
+                value = minOf(frame.channelSqnr) - minOf(frame.otherChannelSqnr);
             const QString f = inRange(QStringLiteral("playground ") + metric, value, c);
             if (!f.isEmpty()) failures << f;
         } else if (kind == QLatin1String("profile_diff")) {

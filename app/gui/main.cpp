@@ -1,14 +1,20 @@
 // quantscope: the desktop application.
 //   quantscope [MODEL] [--float F] [--input IMAGE|DIR|X.npy]... [--seed N] [--profile P] [--mode M]
-//              [--select TENSOR] [--screenshot OUT.png] [--verbose]
+//              [--select TENSOR] [--playground] [--workshop] [--lesson N [--lesson-step K]]
+//              [--screenshot OUT.png] [--verbose]
 // With --screenshot the window is rendered once the run has finished (graph coloured), saved
-// as PNG, and the app exits (0 saved, 2 the model, run or PNG failed). --verbose prints one
+// as PNG, and the app exits (0 saved, 2 the model, run or PNG failed). --playground raises the
+// quantization playground dock (without a model it shows a normal distribution; --screenshot
+// then needs no model); --workshop turns workshop mode on for this session (not saved);
+// --lesson N opens the bundled sample at lesson N (1-based; --lesson-step K at its step K) and
+// the screenshot waits until that step is set up. --verbose prints one
 // line per phase with milliseconds since the process started: load, layout, run, first paint;
 // and "tensor views <ms> ms" for each update of the tensor views (its own duration).
 // Runs headless with QT_QPA_PLATFORM=offscreen.
 #include <unistd.h>
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QDockWidget>
 #include <QElapsedTimer>
 #include <QImageWriter>
 #include <QSaveFile>
@@ -18,6 +24,7 @@
 #include <fstream>
 #include <string>
 
+#include "app/gui/lessons.h"
 #include "app/gui/main_window.h"
 #include "app/gui/model_document.h"
 #include "widgets/graph/graph_panel.h"
@@ -123,18 +130,32 @@ int main(int argc, char** argv) {
     const QCommandLineOption mode(QStringLiteral("mode"),
                                   QStringLiteral("Error mode: accumulated or local."),
                                   QStringLiteral("M"));
-    const QCommandLineOption select(QStringLiteral("select"),
-                                    QStringLiteral("Select the op producing this tensor and show its "
-                                                   "tensor views; 'worst': the tensor with the worst "
-                                                   "value of the colour metric."),
-                                    QStringLiteral("TENSOR"));
+    const QCommandLineOption select(
+        QStringLiteral("select"),
+        QStringLiteral("Select the op producing this tensor and show its "
+                       "tensor views; 'worst': the tensor with the worst "
+                       "value of the colour metric."),
+        QStringLiteral("TENSOR"));
     const QCommandLineOption screenshot(
         QStringLiteral("screenshot"),
         QStringLiteral("Save the window as a PNG after the run, then exit."),
         QStringLiteral("OUT.png"));
     const QCommandLineOption verbose(
         QStringLiteral("verbose"), QStringLiteral("Print phase timings (ms since process start)."));
-    parser.addOptions({floatModel, input, seed, profile, mode, select, screenshot, verbose});
+    const QCommandLineOption playground(QStringLiteral("playground"),
+                                        QStringLiteral("Show the quantization playground."));
+    const QCommandLineOption workshop(
+        QStringLiteral("workshop"),
+        QStringLiteral("Workshop mode (large fonts, high contrast) for this session."));
+    const QCommandLineOption lesson(QStringLiteral("lesson"),
+                                    QStringLiteral("Start guided lesson N (1-based) on the bundled "
+                                                   "sample."),
+                                    QStringLiteral("N"));
+    const QCommandLineOption lessonStep(QStringLiteral("lesson-step"),
+                                        QStringLiteral("With --lesson: go to step K (1-based)."),
+                                        QStringLiteral("K"));
+    parser.addOptions({floatModel, input, seed, profile, mode, select, playground, workshop, lesson,
+                       lessonStep, screenshot, verbose});
     parser.process(app);
 
     const bool headless = parser.isSet(screenshot);
@@ -144,12 +165,34 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "error: expected at most one model file\n");
         return 1;
     }
-    if (headless && positional.isEmpty()) {
-        std::fprintf(stderr, "error: --screenshot needs a model file\n");
+    const bool lessonMode = parser.isSet(lesson);
+    int lessonIndex = -1, lessonStepIndex = 0;
+    if (lessonMode) {
+        bool ok = false, stepOk = true;
+        lessonIndex = parser.value(lesson).toInt(&ok) - 1;
+        if (parser.isSet(lessonStep)) lessonStepIndex = parser.value(lessonStep).toInt(&stepOk) - 1;
+        if (!ok || lessonIndex < 0 || !stepOk || lessonStepIndex < 0) {
+            std::fprintf(stderr, "error: --lesson and --lesson-step take numbers from 1\n");
+            return 1;
+        }
+        if (!positional.isEmpty()) {
+            std::fprintf(stderr, "error: --lesson opens the bundled sample; give no model file\n");
+            return 1;
+        }
+    }
+    // Without a model the screenshot is of the playground (or a lesson, which opens its own).
+    const bool playgroundOnly = positional.isEmpty() && !lessonMode && parser.isSet(playground);
+    if (headless && positional.isEmpty() && !lessonMode && !playgroundOnly) {
+        std::fprintf(stderr, "error: --screenshot needs a model file, --lesson or --playground\n");
         return 1;
     }
 
     qs::app::MainWindow window;
+    if (parser.isSet(workshop)) window.setWorkshopMode(true, false);
+    if (parser.isSet(playground)) {
+        window.playgroundDock()->show();
+        window.playgroundDock()->raise();
+    }
     if (parser.isSet(profile)) {
         const auto p = qs::engine::parseProfile(parser.value(profile).toStdString());
         if (!p) {
@@ -179,9 +222,10 @@ int main(int argc, char** argv) {
     }
     if (talk) {
         // Duration of the views' update (data + every plot redrawn), not time since start.
-        QObject::connect(&window, &qs::app::MainWindow::tensorViewsShown, [](int tensor, double ms) {
-            std::printf("tensor views %.1f ms (tensor %d)\n", ms, tensor), std::fflush(stdout);
-        });
+        QObject::connect(
+            &window, &qs::app::MainWindow::tensorViewsShown, [](int tensor, double ms) {
+                std::printf("tensor views %.1f ms (tensor %d)\n", ms, tensor), std::fflush(stdout);
+            });
     }
     QObject::connect(&window, &qs::app::MainWindow::runFinished, [&] {
         if (talk) clock.print("run");
@@ -203,9 +247,7 @@ int main(int argc, char** argv) {
         // Paint now: the coloured graph on screen is the "first paint" phase.
         window.graphPanel()->view()->viewport()->repaint();
     });
-    QObject::connect(&window, &qs::app::MainWindow::graphPainted, [&] {
-        if (talk) clock.print("first paint");
-        if (!headless) return;
+    auto shoot = [&] {
         QTimer::singleShot(0, &app, [&] {
             QString error;
             if (!saveScreenshot(window, parser.value(screenshot), &error)) {
@@ -216,6 +258,18 @@ int main(int argc, char** argv) {
             if (runFailed) status = 2;
             app.quit();
         });
+    };
+    QObject::connect(&window, &qs::app::MainWindow::graphPainted, [&] {
+        if (talk) clock.print("first paint");
+        if (headless && !lessonMode) shoot();
+    });
+    // A lesson's step is ready after its own run (profile and mode) and selection.
+    QObject::connect(window.lessons(), &qs::app::LessonRunner::stepReady, [&](int, int step) {
+        if (step < lessonStepIndex) {
+            window.lessons()->goToStep(lessonStepIndex);
+            return;
+        }
+        if (headless) shoot();
     });
 
     window.show();
@@ -229,6 +283,20 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "error: cannot open %s\n", qPrintable(positional.front()));
         return 2;
     }
+    if (lessonMode) {
+        QString error;
+        if (!window.lessons()->start(lessonIndex, &error)) {
+            std::fprintf(stderr, "error: %s\n", qPrintable(error));
+            return 2;
+        }
+        const auto* l = window.lessons()->current();
+        if (l && lessonStepIndex >= l->steps.size()) {
+            std::fprintf(stderr, "error: lesson %d has %d steps\n", lessonIndex + 1,
+                         static_cast<int>(l->steps.size()));
+            return 1;
+        }
+    }
+    if (headless && playgroundOnly) shoot();
     const int rc = app.exec();
     return headless ? status : rc;
 }

@@ -170,6 +170,7 @@ MainWindow::MainWindow(QWidget* parent)
     m_lessonDock->setObjectName(QStringLiteral("lessonDock"));
     m_lessonDock->setWidget(m_lessonPanel);
     addDockWidget(Qt::RightDockWidgetArea, m_lessonDock);
+    setCorner(Qt::BottomRightCorner, Qt::RightDockWidgetArea);  // lesson text: full height
     m_lessonDock->hide();
     m_lessons = new LessonRunner(this, m_lessonPanel, m_lessonDock);
 

@@ -124,7 +124,13 @@ PlaygroundView::PlaygroundView(QWidget* parent)
         b->setWidth(0.4);
         b->setBarsGroup(group);
     }
-    m_channelPlot->xAxis->setLabel(tr("channel (click to show it above)"));
+    QSharedPointer<QCPAxisTickerFixed> integers(new QCPAxisTickerFixed);
+    integers->setTickStep(1.0);
+    integers->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
+    m_channelPlot->xAxis->setTicker(integers);
+    m_channelPlot->xAxis->setLabel(
+        tr("channel (click to show it above; ∞ SQNR: no error, drawn "
+           "at the top)"));
     m_channelPlot->yAxis->setLabel(tr("SQNR (dB)"));
     m_channelPlot->setMinimumSize(420, 150);
     legendBelow(m_channelPlot);
