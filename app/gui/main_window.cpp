@@ -9,8 +9,8 @@
 #include <QDir>
 #include <QDockWidget>
 #include <QDragEnterEvent>
-#include <QElapsedTimer>
 #include <QDropEvent>
+#include <QElapsedTimer>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QHBoxLayout>
@@ -31,10 +31,10 @@
 
 #include "app/gui/analysis_metrics.h"
 #include "app/gui/lessons.h"
-#include "app/gui/playground_controller.h"
-#include "app/gui/workshop.h"
 #include "app/gui/model_document.h"
+#include "app/gui/playground_controller.h"
 #include "app/gui/tensor_view_data.h"
+#include "app/gui/workshop.h"
 #include "engine/analysis/report.h"
 #include "model/loader.h"
 #include "widgets/graph/graph_items.h"
@@ -164,6 +164,9 @@ MainWindow::MainWindow(QWidget* parent)
     m_playDock->setObjectName(QStringLiteral("playgroundDock"));
     m_playDock->setWidget(m_playView);
     tabifyDockWidget(m_viewsDock, m_playDock);
+    // visibilityChanged also follows the dock's tab being raised or hidden.
+    connect(m_playDock, &QDockWidget::visibilityChanged, m_playground,
+            &PlaygroundController::setActive);
     m_viewsDock->raise();
     m_lessonPanel = new widgets::LessonPanel(this);
     m_lessonDock = new QDockWidget(tr("Lesson"), this);
@@ -669,8 +672,7 @@ void MainWindow::showTensorViews(int op, int tensor) {
     }
     QElapsedTimer timer;
     timer.start();
-    auto data =
-        tensorPlotData(m_document->model(), m_subgraph, tensor, op, *m_outcome, m_metric);
+    auto data = tensorPlotData(m_document->model(), m_subgraph, tensor, op, *m_outcome, m_metric);
     if (!data) {
         m_views->showMessage(QString::fromStdString(data.error().message));
         return;

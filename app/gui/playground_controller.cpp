@@ -102,6 +102,7 @@ PlaygroundController::PlaygroundController(widgets::PlaygroundView* view, QObjec
                                                               : pg::Calibration::MseOptimal);
     });
     connect(view, &V::dragFinished, this, [this] { recompute(true); });
+
     setSource(static_cast<int>(pg::Distribution::Normal));
 }
 
@@ -116,13 +117,33 @@ void PlaygroundController::setSelection(std::shared_ptr<const ModelDocument> doc
     m_tensor = tensor;
     m_outcome = std::move(outcome);
     if (same) return;
-    if (m_source >= kTensorSource)
-        setSource(m_source);  // reload from the new selection
-    else
-        recompute(false);  // the source list's enabled entries change
+    if (m_source >= kTensorSource) {
+        // Reload from the new selection, now or when the panel is next shown.
+        if (m_active)
+            setSource(m_source);
+        else
+            m_stale = true;
+        return;
+    }
+    // A distribution stays; only the source list's enabled entries change.
+    m_frame.sourceEnabled = sourceEnabled();
+    m_view->setFrame(m_frame);
+}
+
+void PlaygroundController::setActive(bool active) {
+    m_active = active;
+    if (m_active && m_stale) setSource(m_source);
+}
+
+QVector<bool> PlaygroundController::sourceEnabled() const {
+    QVector<bool> on(kTensorSource, true);
+    on << (m_document && m_tensor >= 0)
+       << (m_document && weightTensor(m_document->model(), m_subgraph, m_op) >= 0);
+    return on;
 }
 
 bool PlaygroundController::setSource(int index) {
+    m_stale = false;
     m_source = std::clamp(index, 0, kWeightsSource);
     m_channel = 0;
     m_otherDirty = true;
@@ -377,9 +398,7 @@ void PlaygroundController::recompute(bool refitView) {
     for (auto d : pg::kAllDistributions) f.sources << distributionLabel(d);
     f.sources << tr("Selected tensor: float reference values")
               << tr("Selected op: weights (dequantized)");
-    for (int i = 0; i < kTensorSource; ++i) f.sourceEnabled << true;
-    f.sourceEnabled << (m_document && m_tensor >= 0)
-                    << (m_document && weightTensor(m_document->model(), m_subgraph, m_op) >= 0);
+    f.sourceEnabled = sourceEnabled();
     f.source = m_source;
     f.seed = m_seed;
     f.seeded = m_source < kTensorSource;
@@ -446,17 +465,17 @@ void PlaygroundController::recompute(bool refitView) {
     if (f.hasChannels) {
         if (m_otherDirty) {
             // The other granularity, calibrated by min/max, for comparison.
-            Result<std::vector<pg::Grid>> other = std::vector<pg::Grid>{};
+            std::vector<pg::Grid> other;
             if (f.perChannel) {
-                auto g = pg::calibrate(m_values, pg::Calibration::MinMax, m_dtype, m_symmetric);
-                other = g ? Result<std::vector<pg::Grid>>(std::vector<pg::Grid>{*g})
-                          : std::unexpected(g.error());
-            } else {
-                other = pg::calibrateChannels(m_values, m_shape, m_axis, pg::Calibration::MinMax,
-                                              m_dtype, m_symmetric);
+                if (auto g = pg::calibrate(m_values, pg::Calibration::MinMax, m_dtype, m_symmetric))
+                    other = {*g};
+            } else if (auto g =
+                           pg::calibrateChannels(m_values, m_shape, m_axis, pg::Calibration::MinMax,
+                                                 m_dtype, m_symmetric)) {
+                other = std::move(*g);
             }
-            auto e = other ? pg::evaluate(m_values, m_shape, m_axis, *other)
-                           : Result<pg::Evaluation>(std::unexpected(other.error()));
+            auto e = other.empty() ? Result<pg::Evaluation>(fail("no grids"))
+                                   : pg::evaluate(m_values, m_shape, m_axis, other);
             m_other = e ? std::move(*e) : pg::Evaluation{};
             m_otherDirty = false;
         }

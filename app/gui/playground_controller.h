@@ -34,6 +34,10 @@ public:
     void setSelection(std::shared_ptr<const ModelDocument> document, int subgraph, int op,
                       int tensor, std::shared_ptr<const RunOutcome> outcome);
 
+    // Whether the panel is on screen (its dock shown and its tab raised). While inactive a new
+    // selection only marks a tensor source stale; it reloads when the panel becomes active.
+    void setActive(bool active);
+
     // The same edits the view's controls make (lessons and tests use them). Each returns false
     // and leaves a one-line error() when it cannot apply.
     bool setSource(int index);
@@ -68,6 +72,7 @@ private:
     bool defaultGrids();
     void recompute(bool refitView);
     bool hasChannels() const;
+    QVector<bool> sourceEnabled() const;
     int channelCount() const;
 
     widgets::PlaygroundView* m_view;
@@ -75,6 +80,9 @@ private:
     std::shared_ptr<const RunOutcome> m_outcome;
     int m_subgraph = 0, m_op = -1, m_tensor = -1;
 
+    // A tensor source whose selection changed while the panel was hidden reloads when shown.
+    bool m_stale = false;
+    bool m_active = true;
     int m_source = 0;
     quint64 m_seed = 0;
     model::DType m_dtype = model::DType::Int8;

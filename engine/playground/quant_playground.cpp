@@ -70,20 +70,7 @@ double quantile(const std::vector<float>& sorted, double p) {
     return a + (b - a) * frac;
 }
 
-struct Blocks {
-    int64_t outer = 1, channels = 1, inner = 1;
-};
-Blocks blocksOf(std::span<const int32_t> shape, int axis, int64_t n) {
-    Blocks b;
-    if (axis < 0 || static_cast<size_t>(axis) >= shape.size()) {
-        b.inner = n;
-        return b;
-    }
-    b.channels = std::max<int32_t>(shape[static_cast<size_t>(axis)], 1);
-    for (size_t d = static_cast<size_t>(axis) + 1; d < shape.size(); ++d) b.inner *= shape[d];
-    for (size_t d = 0; d < static_cast<size_t>(axis); ++d) b.outer *= shape[d];
-    return b;
-}
+using Blocks = analysis::ChannelBlocks;
 
 // Mean squared error of quantizing `values` with `g`, through the shared metric code.
 double meanSquaredError(std::span<const float> values, const Grid& g);
@@ -292,7 +279,7 @@ Result<Grid> calibrate(std::span<const float> values, Calibration c, DType dtype
 
 std::vector<float> channelValues(std::span<const float> values, std::span<const int32_t> shape,
                                  int axis, int channel) {
-    const Blocks b = blocksOf(shape, axis, static_cast<int64_t>(values.size()));
+    const Blocks b = analysis::channelBlocks(shape, axis, static_cast<int64_t>(values.size()));
     if (b.channels <= 1 || axis < 0) return {values.begin(), values.end()};
     std::vector<float> out;
     if (channel < 0 || channel >= b.channels) return out;
@@ -311,7 +298,7 @@ Result<std::vector<Grid>> calibrateChannels(std::span<const float> values,
                                             std::span<const int32_t> shape, int axis, Calibration c,
                                             DType dtype, bool symmetric,
                                             const CalibrationOptions& options) {
-    const Blocks b = blocksOf(shape, axis, static_cast<int64_t>(values.size()));
+    const Blocks b = analysis::channelBlocks(shape, axis, static_cast<int64_t>(values.size()));
     std::vector<Grid> out;
     for (int ch = 0; ch < b.channels; ++ch) {
         const auto v = channelValues(values, shape, axis, ch);
@@ -338,7 +325,7 @@ Result<Evaluation> evaluate(std::span<const float> values, std::span<const int32
     if (!shape.empty() && shapeElements(shape) != n)
         return fail(strFormat("{} values for shape [{}]", n, shapeString(shape)));
     if (shape.empty()) axis = -1;
-    const Blocks b = blocksOf(shape, axis, n);
+    const Blocks b = analysis::channelBlocks(shape, axis, n);
     if (grids.size() > 1 && static_cast<int64_t>(grids.size()) != b.channels)
         return fail(strFormat("{} grids for {} channels", grids.size(), b.channels));
     for (const Grid& g : grids)

@@ -220,7 +220,18 @@ private slots:
         QVERIFY(c->setSource(PlaygroundController::kTensorSource));
         QCOMPARE(c->grids().size(), size_t{1});
         QCOMPARE(c->evaluation().total.num_elements, 8192.0);
+        // Selecting another tensor while the panel is hidden (tensor views raised) defers the
+        // reload until it is shown.
+        w.tensorViewsDock()->raise();
+        QTRY_VERIFY(w.playgroundView()->visibleRegion().isEmpty());
+        QVERIFY(w.selectTensorByName(QStringLiteral("Identity_int8")));
+        QCOMPARE(c->evaluation().total.num_elements, 8192.0);
+        w.playgroundDock()->raise();
+        QTRY_COMPARE(c->evaluation().total.num_elements, 10.0);
         // The per-channel weights view, for a look.
+        QVERIFY(w.selectTensorByName(
+            QStringLiteral("model/conv2d_5/BiasAdd;model/conv2d_5/Conv2D;"
+                           "model/conv2d_5/BiasAdd/ReadVariableOp/resource1")));
         QVERIFY(c->setSource(PlaygroundController::kWeightsSource));
         c->setChannel(5);
         w.playgroundDock()->raise();
