@@ -83,6 +83,7 @@ PlaygroundView::PlaygroundView(QWidget* parent)
     m_info->position->setType(QCPItemPosition::ptAxisRectRatio);
     m_info->position->setCoords(0.01, 0.02);
     m_info->setTextAlignment(Qt::AlignLeft);
+    m_info->setPadding(QMargins(4, 2, 4, 2));
     m_plot->xAxis->setLabel(
         tr("float value (drag the red range ends; drag inside the band to "
            "move the zero point)"));
@@ -390,6 +391,9 @@ void PlaygroundView::redraw() {
         tr("clipped: %1 values (%2 %)").arg(f.total.clipped).arg(metricCell(f.total.clippedPct, 3));
     m_info->setText(info);
     m_info->setColor(palette().color(QPalette::WindowText));
+    QColor backdrop = palette().color(QPalette::Base);
+    backdrop.setAlpha(215);  // readable over the bars
+    m_info->setBrush(backdrop);
 
     // Metrics table.
     const bool channel = f.hasChannels && f.perChannel;
