@@ -18,6 +18,7 @@
 #include "app/gui/main_window.h"
 #include "app/gui/model_document.h"
 #include "app/gui/playground_controller.h"
+#include "support/screenshots.h"
 #include "widgets/playground/lesson_panel.h"
 #include "widgets/playground/playground_view.h"
 
@@ -29,18 +30,8 @@ namespace {
 
 constexpr double kOneOverSqrt12 = 0.28867513459481287;
 
-QString screenshotDir() {
-    const QString dir = qEnvironmentVariable("QS_SCREENSHOT_DIR", QDir::tempPath());
-    QDir().mkpath(dir);
-    return dir;
-}
-
-int distinctColours(const QImage& image) {
-    QSet<QRgb> colours;
-    for (int y = 0; y < image.height(); y += 3)
-        for (int x = 0; x < image.width(); x += 3) colours.insert(image.pixel(x, y));
-    return static_cast<int>(colours.size());
-}
+using qs::test::distinctColours;
+using qs::test::screenshotDir;
 
 void saveAndCheck(QWidget* widget, const QString& name) {
     const QImage image = widget->grab().toImage();
