@@ -142,6 +142,17 @@ QStringList checkClaims(const LessonStep& step, const MainWindow& window) {
                 return m;
             };
             if (metric == QLatin1String("channel_sqnr_min")) value = minOf(frame.channelSqnr);
+            if (metric == QLatin1String("scale_min") || metric == QLatin1String("scale_max")) {
+                const bool lo = metric == QLatin1String("scale_min");
+                value = lo ? INFINITY : 0.0;
+                for (const auto& g : p->grids())
+                    value = lo ? std::min(value, g.scale) : std::max(value, g.scale);
+            }
+            if (metric == QLatin1String("zero_pct") && !p->values().empty()) {
+                const auto zeros = std::count(p->values().begin(), p->values().end(), 0.0f);
+                value =
+                    100.0 * static_cast<double>(zeros) / static_cast<double>(p->values().size());
+            }
             // How much worse the other granularity's worst channel is.
             if (metric == QLatin1String("worst_channel_gap_db"))
                 value = minOf(frame.channelSqnr) - minOf(frame.otherChannelSqnr);

@@ -12,7 +12,8 @@
 // Claim kinds: {"kind": "metric", "tensor", "metric" (a kMetrics name), "min", "max"} on the
 // last run; {"kind": "playground", "metric": rmse_lsb | sqnr_db | clipped_pct | other_sqnr_db |
 // channel_sqnr_min | worst_channel_gap_db (worst channel's SQNR minus the other granularity's
-// worst channel's), "min", "max"}; {"kind": "profile_diff", "tensor", "a", "b", "min", "max",
+// worst channel's) | scale_min | scale_max (over the grids) | zero_pct (% of the values that are
+// exactly 0.0), "min", "max"}; {"kind": "profile_diff", "tensor", "a", "b", "min", "max",
 // "measure": "differing" (default) | "max_abs"}: elements of the tensor that differ between two
 // profiles on the seeded input (seed 0), or their largest difference in steps.
 #pragma once

@@ -75,11 +75,11 @@ QString fileGridText(const std::vector<pg::Grid>& g) {
     if (g.empty()) return {};
     const QString dtype = QString::fromLatin1(model::dtypeName(g[0].dtype).data());
     if (g.size() == 1)
-        return QObject::tr("the file's grid: %1, scale %2, zero point %3")
+        return QObject::tr("the file's grid (%1, scale %2, zero point %3)")
             .arg(dtype)
             .arg(g[0].scale, 0, 'g', 6)
             .arg(g[0].zero_point);
-    return QObject::tr("the file's grids: %1, %2 per-channel scales").arg(dtype).arg(g.size());
+    return QObject::tr("the file's grids (%1, %2 per-channel scales)").arg(dtype).arg(g.size());
 }
 
 }  // namespace
@@ -256,12 +256,14 @@ bool PlaygroundController::loadValues() {
     }
     const auto& op = sg.operators[static_cast<size_t>(m_op)];
     m_description =
-        tr("Weights '%1' [%2] of op #%3 %4, dequantized from the file (so %5 gives zero error)")
+        tr("Weights '%1' [%2] of op #%3 %4, dequantized from the file%5")
             .arg(QString::fromStdString(t.name),
                  QString::fromStdString(engine::shapeString(m_shape)))
             .arg(m_op)
             .arg(QString::fromStdString(op.name()),
-                 m_fileGrids.empty() ? tr("their own grid") : fileGridText(m_fileGrids));
+                 m_fileGrids.empty() ? QString()
+                                     : tr("; quantized again with %1 they come back exactly")
+                                           .arg(fileGridText(m_fileGrids)));
     return true;
 }
 

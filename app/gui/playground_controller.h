@@ -54,6 +54,7 @@ public:
     bool useFileGrids();
 
     int source() const { return m_source; }
+    const std::vector<float>& values() const { return m_values; }
     const engine::playground::Evaluation& evaluation() const { return m_eval; }
     const std::vector<engine::playground::Grid>& grids() const { return m_grids; }
     const engine::playground::Grid& shownGrid() const;

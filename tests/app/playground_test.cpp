@@ -322,6 +322,15 @@ private slots:
         QVERIFY(QTest::qWaitFor([&] { return runner->ready(); }, 120000));
         QCOMPARE(w.errorMode(), qs::app::ErrorMode::Local);
         QVERIFY(qs::app::checkClaims((*lessons)[0].steps[1], w).isEmpty());
+        // A claim that does not hold, or names an unknown metric or tensor, is reported.
+        auto bad = qs::app::parseLessons(R"({"lessons": [{"title": "t", "steps": [{"title": "s",
+            "claims": [{"kind": "metric", "tensor": "Identity_int8", "metric": "rmse_lsb",
+                        "min": 100, "max": 200},
+                       {"kind": "playground", "metric": "no_such_metric", "min": 0},
+                       {"kind": "profile_diff", "tensor": "nope", "a": "reference",
+                        "b": "xnnpack"}]}]}]})");
+        QVERIFY(bad.has_value());
+        QCOMPARE(qs::app::checkClaims(bad->front().steps.front(), w).size(), 3);
         // Bad lesson files fail with a message.
         QVERIFY(!qs::app::parseLessons("{"));
         QVERIFY(!qs::app::parseLessons(R"({"lessons": [{"title": "x", "steps": []}]})"));

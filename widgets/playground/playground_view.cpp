@@ -90,7 +90,7 @@ PlaygroundView::PlaygroundView(QWidget* parent)
     m_plot->yAxis->setLabel(tr("count"));
     m_plot->xAxis2->setVisible(true);
     m_plot->xAxis2->setLabel(tr("stored integer q = round(x / scale) + zero point"));
-    m_plot->setMinimumSize(420, 260);
+    m_plot->setMinimumSize(420, 200);
     legendBelow(m_plot);
     stylePlot(m_plot);
     m_plot->setCursor(Qt::CrossCursor);
@@ -133,7 +133,7 @@ PlaygroundView::PlaygroundView(QWidget* parent)
         tr("channel (click to show it above; ∞ SQNR: no error, drawn "
            "at the top)"));
     m_channelPlot->yAxis->setLabel(tr("SQNR (dB)"));
-    m_channelPlot->setMinimumSize(420, 150);
+    m_channelPlot->setMinimumSize(420, 110);
     legendBelow(m_channelPlot);
     stylePlot(m_channelPlot);
     connect(m_channelPlot, &QCustomPlot::mousePress, this, [this](QMouseEvent* e) {
