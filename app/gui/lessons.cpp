@@ -229,6 +229,8 @@ bool LessonRunner::start(int index, QString* error) {
             return false;
         }
     }
+    // The numbers in the texts are those of the seeded random input, seed 0.
+    m_window->setSeed(0);
     m_lesson = index;
     m_panel->setLesson(m_lessons[index].title, [&] {
         QList<widgets::LessonStepText> steps;

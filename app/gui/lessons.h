@@ -66,7 +66,8 @@ public:
 
     const QList<Lesson>& lessons() const { return m_lessons; }
     const QString& loadError() const { return m_loadError; }
-    // Opens the bundled sample (when another model is open) and shows step 0 of `index`.
+    // Opens the bundled sample (when another model is open), sets the seeded random input (seed
+    // 0: the lessons' numbers are for it) and shows step 0 of `index`.
     bool start(int index, QString* error);
     void goToStep(int step);
     int lesson() const { return m_lesson; }
