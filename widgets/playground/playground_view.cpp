@@ -8,6 +8,7 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QSignalBlocker>
 #include <QSpinBox>
 #include <QStandardItemModel>
@@ -170,7 +171,14 @@ PlaygroundView::PlaygroundView(QWidget* parent)
     plots->addWidget(m_channelPlot, 2);
     auto* middle = new QHBoxLayout;
     middle->addLayout(plots, 1);
-    middle->addWidget(m_metrics);
+    // Scrolls when large fonts (workshop mode) make the metrics taller than the plots.
+    auto* metricsScroll = new QScrollArea(this);
+    metricsScroll->setWidget(m_metrics);
+    metricsScroll->setWidgetResizable(true);
+    metricsScroll->setFrameShape(QFrame::NoFrame);
+    metricsScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    metricsScroll->setMinimumWidth(270);
+    middle->addWidget(metricsScroll);
     auto* layout = qobject_cast<QVBoxLayout*>(this->layout());
     layout->addWidget(m_description);
     layout->addLayout(middle, 1);
