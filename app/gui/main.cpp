@@ -1,22 +1,29 @@
 // quantscope: the desktop application.
 //   quantscope [MODEL] [--float F] [--input IMAGE|DIR|X.npy]... [--seed N] [--profile P] [--mode M]
 //              [--select TENSOR|INDEX|worst] [--lab IMAGE] [--trace i,j,k,l]
-//              [--diff-profiles A,B] [--screenshot OUT.png] [--verbose]
+//              [--diff-profiles A,B] [--playground] [--workshop] [--lesson N [--lesson-step K]]
+//              [--screenshot OUT.png] [--verbose]
+// With --screenshot the window is rendered once the run has finished (graph coloured) and
+// the trace / comparison asked for are shown, saved as PNG, and the app exits (0 saved, 2 the
+// model, run, trace, comparison or PNG failed).
 // --lab IMAGE opens Tools › Preprocessing Lab with that photo (the model's default pipeline
 // and the same with INTER_AREA side by side); with --screenshot the lab window is saved once
 // every pipeline has its result (2 when the image cannot be read).
 // --trace shows the element trace of that element of the selected op output (--select) in
 // the Element trace dock; --diff-profiles compares two rounding profiles (e.g.
 // reference,xnnpack) in the Profile difference dock, with the selected tensor's map.
-// With --screenshot the window is rendered once the run has finished (graph coloured) and
-// the trace / comparison asked for are shown, saved as PNG, and the app exits (0 saved, 2 the
-// model, run, trace, comparison or PNG failed). --verbose prints one line per phase with
-// milliseconds since the process started: load, layout, run, first paint (and lab);
+// --playground raises the quantization playground dock (without a model it shows a normal
+// distribution; --screenshot then needs no model); --workshop turns workshop mode on for this
+// session (not saved); --lesson N opens the bundled sample at lesson N (1-based; --lesson-step
+// K at its step K) and the screenshot waits until that step is set up.
+// --verbose prints one line per phase with milliseconds since the process started: load,
+// layout, run, first paint (and lab);
 // and "tensor views <ms> ms" for each update of the tensor views (its own duration).
 // Runs headless with QT_QPA_PLATFORM=offscreen.
 #include <unistd.h>
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QDockWidget>
 #include <QElapsedTimer>
 #include <QImageWriter>
 #include <QLabel>
@@ -28,6 +35,7 @@
 #include <optional>
 #include <string>
 
+#include "app/gui/lessons.h"
 #include "app/gui/main_window.h"
 #include "app/gui/model_document.h"
 #include "app/gui/preprocess_lab.h"
@@ -162,8 +170,20 @@ int main(int argc, char** argv) {
         QStringLiteral("A,B"));
     const QCommandLineOption verbose(
         QStringLiteral("verbose"), QStringLiteral("Print phase timings (ms since process start)."));
+    const QCommandLineOption playground(QStringLiteral("playground"),
+                                        QStringLiteral("Show the quantization playground."));
+    const QCommandLineOption workshop(
+        QStringLiteral("workshop"),
+        QStringLiteral("Workshop mode (large fonts, high contrast) for this session."));
+    const QCommandLineOption lesson(QStringLiteral("lesson"),
+                                    QStringLiteral("Start guided lesson N (1-based) on the bundled "
+                                                   "sample."),
+                                    QStringLiteral("N"));
+    const QCommandLineOption lessonStep(QStringLiteral("lesson-step"),
+                                        QStringLiteral("With --lesson: go to step K (1-based)."),
+                                        QStringLiteral("K"));
     parser.addOptions({floatModel, input, seed, profile, mode, select, lab, trace, diffProfiles,
-                       screenshot, verbose});
+                       playground, workshop, lesson, lessonStep, screenshot, verbose});
     parser.process(app);
 
     const bool headless = parser.isSet(screenshot);
@@ -177,8 +197,25 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "error: --lab needs a model file\n");
         return 1;
     }
-    if (headless && positional.isEmpty()) {
-        std::fprintf(stderr, "error: --screenshot needs a model file\n");
+    const bool lessonMode = parser.isSet(lesson);
+    int lessonIndex = -1, lessonStepIndex = 0;
+    if (lessonMode) {
+        bool ok = false, stepOk = true;
+        lessonIndex = parser.value(lesson).toInt(&ok) - 1;
+        if (parser.isSet(lessonStep)) lessonStepIndex = parser.value(lessonStep).toInt(&stepOk) - 1;
+        if (!ok || lessonIndex < 0 || !stepOk || lessonStepIndex < 0) {
+            std::fprintf(stderr, "error: --lesson and --lesson-step take numbers from 1\n");
+            return 1;
+        }
+        if (!positional.isEmpty()) {
+            std::fprintf(stderr, "error: --lesson opens the bundled sample; give no model file\n");
+            return 1;
+        }
+    }
+    // Without a model the screenshot is of the playground (or a lesson, which opens its own).
+    const bool playgroundOnly = positional.isEmpty() && !lessonMode && parser.isSet(playground);
+    if (headless && positional.isEmpty() && !lessonMode && !playgroundOnly) {
+        std::fprintf(stderr, "error: --screenshot needs a model file, --lesson or --playground\n");
         return 1;
     }
 
@@ -211,6 +248,11 @@ int main(int argc, char** argv) {
     }
 
     qs::app::MainWindow window;
+    if (parser.isSet(workshop)) window.setWorkshopMode(true, false);
+    if (parser.isSet(playground)) {
+        window.playgroundDock()->show();
+        window.playgroundDock()->raise();
+    }
     if (parser.isSet(profile)) {
         const auto p = qs::engine::parseProfile(parser.value(profile).toStdString());
         if (!p) {
@@ -237,8 +279,7 @@ int main(int argc, char** argv) {
     bool painted = false, started = false, toolFailed = false;
     int waiting = 0;
     auto* tools = window.traceTools();
-    auto saveWhenReady = [&] {
-        if (!headless || !painted || !started || waiting > 0) return;
+    auto shoot = [&] {
         QTimer::singleShot(0, &app, [&] {
             QString error;
             if (!saveScreenshot(window, parser.value(screenshot), &error)) {
@@ -249,6 +290,10 @@ int main(int argc, char** argv) {
             if (runFailed || toolFailed) status = 2;
             app.quit();
         });
+    };
+    auto saveWhenReady = [&] {
+        if (!headless || !painted || !started || waiting > 0) return;
+        shoot();
     };
     QObject::connect(tools, &qs::app::TraceTools::traceShown, [&] {
         if (!started || traceElement.isEmpty() || waiting == 0) return;
@@ -320,8 +365,17 @@ int main(int argc, char** argv) {
     QObject::connect(&window, &qs::app::MainWindow::graphPainted, [&] {
         if (talk) clock.print("first paint");
         painted = true;
-        if (parser.isSet(lab)) return;  // the lab saves its own window
+        // The lab saves its own window; a lesson waits for its step.
+        if (parser.isSet(lab) || lessonMode) return;
         saveWhenReady();
+    });
+    // A lesson's step is ready after its own run (profile and mode) and selection.
+    QObject::connect(window.lessons(), &qs::app::LessonRunner::stepReady, [&](int, int step) {
+        if (step < lessonStepIndex) {
+            window.lessons()->goToStep(lessonStepIndex);
+            return;
+        }
+        if (headless) shoot();
     });
 
     window.show();
@@ -356,6 +410,20 @@ int main(int argc, char** argv) {
             if (headless) return 2;
         }
     }
+    if (lessonMode) {
+        QString error;
+        if (!window.lessons()->start(lessonIndex, &error)) {
+            std::fprintf(stderr, "error: %s\n", qPrintable(error));
+            return 2;
+        }
+        const auto* l = window.lessons()->current();
+        if (l && lessonStepIndex >= l->steps.size()) {
+            std::fprintf(stderr, "error: lesson %d has %d steps\n", lessonIndex + 1,
+                         static_cast<int>(l->steps.size()));
+            return 1;
+        }
+    }
+    if (headless && playgroundOnly) shoot();
     const int rc = app.exec();
     return headless ? status : rc;
 }

@@ -30,10 +30,13 @@
 #include <QVBoxLayout>
 
 #include "app/gui/analysis_metrics.h"
+#include "app/gui/lessons.h"
 #include "app/gui/model_document.h"
 #include "app/gui/preprocess_lab.h"
+#include "app/gui/playground_controller.h"
 #include "app/gui/tensor_view_data.h"
 #include "app/gui/trace_tools.h"
+#include "app/gui/workshop.h"
 #include "engine/analysis/report.h"
 #include "model/loader.h"
 #include "widgets/graph/graph_items.h"
@@ -42,6 +45,8 @@
 #include "widgets/inspector/inspector_view.h"
 #include "widgets/layers/layer_table_model.h"
 #include "widgets/layers/layer_table_view.h"
+#include "widgets/playground/lesson_panel.h"
+#include "widgets/playground/playground_view.h"
 #include "widgets/plots/tensor_views_panel.h"
 
 // The .qrc is compiled into the static qs_app_gui library; its initializer must be referenced
@@ -61,6 +66,7 @@ constexpr auto kSplitterKey = "mainWindow/splitters";
 constexpr auto kProfileKey = "run/profile";
 constexpr auto kModeKey = "run/mode";
 constexpr auto kMetricKey = "view/colourMetric";
+constexpr auto kWorkshopKey = "view/workshopMode";
 constexpr auto kSampleName = "resnet8_cifar_int8.tflite";
 
 bool isModelFile(const QString& path) {
@@ -153,6 +159,25 @@ MainWindow::MainWindow(QWidget* parent)
     m_viewsDock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable |
                              QDockWidget::DockWidgetClosable);
     addDockWidget(Qt::BottomDockWidgetArea, m_viewsDock);
+    // The quantization playground, tabbed with the tensor views; lessons on the right.
+    m_playView = new widgets::PlaygroundView(this);
+    m_playground = new PlaygroundController(m_playView, this);
+    m_playDock = new QDockWidget(tr("Quantization playground"), this);
+    m_playDock->setObjectName(QStringLiteral("playgroundDock"));
+    m_playDock->setWidget(m_playView);
+    tabifyDockWidget(m_viewsDock, m_playDock);
+    // visibilityChanged also follows the dock's tab being raised or hidden.
+    connect(m_playDock, &QDockWidget::visibilityChanged, m_playground,
+            &PlaygroundController::setActive);
+    m_viewsDock->raise();
+    m_lessonPanel = new widgets::LessonPanel(this);
+    m_lessonDock = new QDockWidget(tr("Lesson"), this);
+    m_lessonDock->setObjectName(QStringLiteral("lessonDock"));
+    m_lessonDock->setWidget(m_lessonPanel);
+    addDockWidget(Qt::RightDockWidgetArea, m_lessonDock);
+    setCorner(Qt::BottomRightCorner, Qt::RightDockWidgetArea);  // lesson text: full height
+    m_lessonDock->hide();
+    m_lessons = new LessonRunner(this, m_lessonPanel, m_lessonDock);
 
     m_progress->setMaximumWidth(220);
     m_progress->setTextVisible(true);
@@ -182,6 +207,7 @@ MainWindow::MainWindow(QWidget* parent)
     createToolBar();
     statusBar()->showMessage(tr("Open a .tflite model with Ctrl+O, or drop one on this window"));
 
+    if (settings.value(kWorkshopKey).toBool()) setWorkshopMode(true, false);
     if (!restoreGeometry(settings.value(kGeometryKey).toByteArray())) resize(1440, 960);
     resizeDocks({m_viewsDock}, {420}, Qt::Vertical);
     const QList<QVariant> sizes = settings.value(kSplitterKey).toList();
@@ -290,6 +316,15 @@ void MainWindow::createActions() {
     view->addAction(diff);
     view->addAction(tr("Select &Worst Tensor"), this, &MainWindow::selectWorstTensor)
         ->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_W));
+    QAction* play = m_playDock->toggleViewAction();
+    play->setText(tr("Quantization &Playground"));
+    play->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_P));
+    view->addAction(play);
+    view->addSeparator();
+    m_workshopAction = view->addAction(tr("Wor&kshop Mode (large fonts, high contrast)"), this,
+                                       [this](bool on) { setWorkshopMode(on); });
+    m_workshopAction->setCheckable(true);
+    m_workshopAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_W));
 
     QMenu* tools = menuBar()->addMenu(tr("&Tools"));
     tools->addAction(tr("&Preprocessing Lab…"), this, [this] { openPreprocessingLab(); })
@@ -302,6 +337,17 @@ void MainWindow::createActions() {
     cancel->setShortcut(QKeySequence(Qt::Key_Escape));
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
+    QMenu* lessons = help->addMenu(tr("&Lessons"));
+    for (int i = 0; i < m_lessons->lessons().size(); ++i) {
+        lessons->addAction(QStringLiteral("&%1 %2").arg(i + 1).arg(m_lessons->lessons()[i].title),
+                           this, [this, i] {
+                               QString error;
+                               if (!m_lessons->start(i, &error))
+                                   showError(tr("Cannot start the lesson"), error);
+                           });
+    }
+    lessons->setEnabled(!m_lessons->lessons().isEmpty());
+    help->addSeparator();
     help->addAction(tr("&About Quantscope"), this, &MainWindow::showAbout);
     rebuildRecentMenu();
 }
@@ -642,6 +688,7 @@ void MainWindow::rowSelected(int op, int tensor) {
 void MainWindow::showInspector(int op, int tensor) {
     showTensorViews(op, tensor);
     emit selectionShown(op, tensor);
+    m_playground->setSelection(m_document, m_subgraph, op, tensor, m_outcome);
     if (!m_document || (op < 0 && tensor < 0)) {
         m_inspector->clear();
         return;
@@ -670,8 +717,7 @@ void MainWindow::showTensorViews(int op, int tensor) {
     }
     QElapsedTimer timer;
     timer.start();
-    auto data =
-        tensorPlotData(m_document->model(), m_subgraph, tensor, op, *m_outcome, m_metric);
+    auto data = tensorPlotData(m_document->model(), m_subgraph, tensor, op, *m_outcome, m_metric);
     if (!data) {
         m_views->showMessage(QString::fromStdString(data.error().message));
         return;
@@ -869,6 +915,18 @@ void MainWindow::closeEvent(QCloseEvent* event) {
     if (main && left)
         settings.setValue(kSplitterKey, QList<QVariant>{main->saveState(), left->saveState()});
     event->accept();
+}
+
+void MainWindow::setWorkshopMode(bool on, bool persist) {
+    m_workshop = on;
+    applyWorkshopStyle(on);
+    if (m_workshopAction) {
+        QSignalBlocker block(m_workshopAction);
+        m_workshopAction->setChecked(on);
+    }
+    if (persist) QSettings().setValue(kWorkshopKey, on);
+    // Node sizes follow the font: lay the graph out again.
+    refreshViews(true);
 }
 
 void MainWindow::showAbout() {

@@ -23,14 +23,18 @@ namespace qs::widgets {
 class GraphPanel;
 class InspectorView;
 class LayerTableView;
+class LessonPanel;
+class PlaygroundView;
 class TensorViewsPanel;
 }  // namespace qs::widgets
 
 namespace qs::app {
 
+class LessonRunner;
 class ModelDocument;
 class PreprocessLab;
 class TraceTools;
+class PlaygroundController;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -75,6 +79,16 @@ public:
     TraceTools* traceTools() const { return m_traceTools; }
     // Milliseconds the last tensor views update took (data + redraw of every view).
     double lastTensorViewsMs() const { return m_viewsMs; }
+    // Quantization playground (View › Quantization Playground) and lessons (Help › Lessons).
+    PlaygroundController* playground() const { return m_playground; }
+    widgets::PlaygroundView* playgroundView() const { return m_playView; }
+    QDockWidget* playgroundDock() const { return m_playDock; }
+    LessonRunner* lessons() const { return m_lessons; }
+    QDockWidget* lessonDock() const { return m_lessonDock; }
+    // Workshop mode: large fonts and high contrast everywhere (View › Workshop Mode), kept in
+    // QSettings when `persist`.
+    void setWorkshopMode(bool on, bool persist = true);
+    bool workshopMode() const { return m_workshop; }
     engine::RoundingProfile profile() const { return m_profile; }
     ErrorMode errorMode() const { return m_mode; }
     QString colourMetric() const { return m_metric; }
@@ -171,6 +185,14 @@ private:
     QAction* m_randomInput = nullptr;
     PreprocessLab* m_lab = nullptr;
     TraceTools* m_traceTools = nullptr;
+    widgets::PlaygroundView* m_playView = nullptr;
+    PlaygroundController* m_playground = nullptr;
+    QDockWidget* m_playDock = nullptr;
+    widgets::LessonPanel* m_lessonPanel = nullptr;
+    QDockWidget* m_lessonDock = nullptr;
+    LessonRunner* m_lessons = nullptr;
+    QAction* m_workshopAction = nullptr;
+    bool m_workshop = false;
 };
 
 // The bundled sample model, or an empty string when it cannot be found.

@@ -176,10 +176,7 @@ struct ChannelSums {
           out_of_range(n) {}
 };
 
-// The element layout seen from the statistics axis: [outer, channels, inner].
-struct Blocks {
-    int64_t outer = 1, channels = 1, inner = 1;
-};
+using Blocks = ChannelBlocks;
 
 // Where the quantized side's float value comes from: an array of dequantized values, or the
 // stored integers themselves, dequantized on the fly exactly as dequantizeValue does
@@ -522,8 +519,10 @@ TensorAccumulator accumulate(const float* deq, const float* ref, const Raw* raw,
     return out;
 }
 
-Blocks blocksFor(std::span<const int32_t> shape, int axis, int64_t n) {
-    Blocks b;
+}  // namespace
+
+ChannelBlocks channelBlocks(std::span<const int32_t> shape, int axis, int64_t n) {
+    ChannelBlocks b;
     if (axis < 0 || static_cast<size_t>(axis) >= shape.size()) {
         b.inner = n;
         return b;
@@ -535,15 +534,13 @@ Blocks blocksFor(std::span<const int32_t> shape, int axis, int64_t n) {
     return b;
 }
 
-}  // namespace
-
 TensorAccumulator compareArrays(std::span<const float> deq, std::span<const float> ref,
                                 std::span<const int32_t> shape, const model::Quantization& q,
                                 DType dtype, std::span<const int64_t> raw, int axis_override) {
     const int axis = axis_override == kDefaultAxis ? channelAxis(shape, q) : axis_override;
     const int64_t n = static_cast<int64_t>(std::min(deq.size(), ref.size()));
     return accumulate(deq.data(), ref.data(), raw.empty() ? nullptr : raw.data(), n,
-                      blocksFor(shape, axis, n), q, intRange(dtype));
+                      channelBlocks(shape, axis, n), q, intRange(dtype));
 }
 
 Result<TensorAccumulator> compareTensor(const TensorValue& quant, const model::Quantization& q,
@@ -559,7 +556,7 @@ Result<TensorAccumulator> compareTensor(const TensorValue& quant, const model::Q
     const model::Quantization none;
     const model::Quantization& used_q = is_int ? q : none;
     const int64_t n = quant.numElements();
-    const Blocks b = blocksFor(quant.shape(), channelAxis(quant.shape(), used_q), n);
+    const Blocks b = channelBlocks(quant.shape(), channelAxis(quant.shape(), used_q), n);
     const auto range = intRange(quant.dtype());
     const float* f = reference.data<float>().data();
     // 8- and 16-bit tensors (every activation of an int8 or int16x8 model) are dequantized on

@@ -104,6 +104,13 @@ private:
 // last axis (-1 for a scalar).
 int channelAxis(std::span<const int32_t> shape, const model::Quantization& q);
 
+// The element layout seen from a statistics axis: [outer, channels, inner] (axis < 0 or out
+// of range: one channel of all `n` elements).
+struct ChannelBlocks {
+    int64_t outer = 1, channels = 1, inner = 1;
+};
+ChannelBlocks channelBlocks(std::span<const int32_t> shape, int axis, int64_t n);
+
 // Sums for one tensor: the whole tensor and each channel along `axis`.
 struct TensorAccumulator {
     ErrorAccumulator total;

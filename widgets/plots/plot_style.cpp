@@ -93,24 +93,65 @@ QCPColorGradient makeGradient(Gradient which, bool signedValues) {
     return viridisGradient();
 }
 
+namespace {
+bool g_presentation = false;
+}  // namespace
+
+void setPresentationMode(bool on) {
+    g_presentation = on;
+}
+bool presentationMode() {
+    return g_presentation;
+}
+
 void stylePlot(QCustomPlot* plot) {
     const QPalette pal = plot->palette();
     const QColor fg = pal.color(QPalette::WindowText);
     const QColor bg = pal.color(QPalette::Base);
     QColor grid = fg;
-    grid.setAlpha(40);
+    grid.setAlpha(g_presentation ? 90 : 40);
+    const double width = g_presentation ? 2.0 : 1.0;
     plot->setBackground(bg);
     plot->setNoAntialiasingOnDrag(true);
     for (QCPAxisRect* rect : plot->axisRects()) {
         for (QCPAxis* axis : rect->axes()) {
-            axis->setBasePen(QPen(fg));
-            axis->setTickPen(QPen(fg));
-            axis->setSubTickPen(QPen(fg));
+            axis->setBasePen(QPen(fg, width));
+            axis->setTickPen(QPen(fg, width));
+            axis->setSubTickPen(QPen(fg, width));
             axis->setTickLabelColor(fg);
             axis->setLabelColor(fg);
             axis->grid()->setPen(QPen(grid, 0, Qt::DotLine));
         }
     }
+}
+
+void restylePlot(QCustomPlot* plot) {
+    const QFont font = plot->font();
+    for (QCPAxisRect* rect : plot->axisRects()) {
+        for (QCPAxis* axis : rect->axes()) {
+            axis->setTickLabelFont(font);
+            axis->setLabelFont(font);
+        }
+    }
+    QFont small = font;
+    small.setPointSizeF(font.pointSizeF() > 1 ? font.pointSizeF() - 1 : font.pointSizeF());
+    plot->legend->setFont(small);
+    plot->legend->setTextColor(plot->palette().color(QPalette::WindowText));
+    for (int i = 0; i < plot->plotLayout()->elementCount(); ++i) {
+        if (auto* t = qobject_cast<QCPTextElement*>(plot->plotLayout()->elementAt(i))) {
+            QFont f = font;
+            f.setBold(t->font().bold());
+            t->setFont(f);
+            t->setTextColor(plot->palette().color(QPalette::WindowText));
+        }
+    }
+    for (int i = 0; i < plot->itemCount(); ++i) {
+        if (auto* t = qobject_cast<QCPItemText*>(plot->item(i))) {
+            t->setFont(font);
+            t->setColor(plot->palette().color(QPalette::WindowText));
+        }
+    }
+    stylePlot(plot);
 }
 
 // The legend in its own row under the axes, laid out in columns, so it never covers data.

@@ -23,6 +23,12 @@ QCPColorGradient makeGradient(Gradient g, bool signedValues);
 void stylePlot(QCustomPlot* plot);
 // The legend in its own row under the axes, laid out in columns, so it never covers data.
 void legendBelow(QCustomPlot* plot);
+// Presentation (workshop) mode: thicker axes and stronger grid lines. restylePlot() applies the
+// plot's current font (the application font: larger in workshop mode) to its axes, legend,
+// titles and text items, which QCustomPlot copies at construction and would otherwise keep.
+void setPresentationMode(bool on);
+bool presentationMode();
+void restylePlot(QCustomPlot* plot);
 QColor plotAccent(int index);  // a small qualitative palette
 QColor clipColour();
 
