@@ -1,10 +1,12 @@
 // quantscope: the desktop application.
 //   quantscope [MODEL] [--float F] [--input IMAGE|DIR|X.npy]... [--seed N] [--profile P] [--mode M]
-//              [--select TENSOR] [--screenshot OUT.png] [--verbose]
+//              [--select TENSOR] [--screenshot OUT.png] [--verbose] [--bench-views N]
 // With --screenshot the window is rendered once the run has finished (graph coloured), saved
 // as PNG, and the app exits (0 saved, 2 the model, run or PNG failed). --verbose prints one
 // line per phase with milliseconds since the process started: load, layout, run, first paint;
 // and "tensor views <ms> ms" for each update of the tensor views (its own duration).
+// --bench-views N times N switches among the largest tensors per tab of the tensor views
+// (views_bench.h), prints min/median/max and exits.
 // Runs headless with QT_QPA_PLATFORM=offscreen.
 #include <unistd.h>
 #include <QApplication>
@@ -20,6 +22,7 @@
 
 #include "app/gui/main_window.h"
 #include "app/gui/model_document.h"
+#include "app/gui/views_bench.h"
 #include "widgets/graph/graph_panel.h"
 #include "widgets/graph/graph_view.h"
 
@@ -123,21 +126,38 @@ int main(int argc, char** argv) {
     const QCommandLineOption mode(QStringLiteral("mode"),
                                   QStringLiteral("Error mode: accumulated or local."),
                                   QStringLiteral("M"));
-    const QCommandLineOption select(QStringLiteral("select"),
-                                    QStringLiteral("Select the op producing this tensor and show its "
-                                                   "tensor views; 'worst': the tensor with the worst "
-                                                   "value of the colour metric."),
-                                    QStringLiteral("TENSOR"));
+    const QCommandLineOption select(
+        QStringLiteral("select"),
+        QStringLiteral("Select the op producing this tensor and show its "
+                       "tensor views; 'worst': the tensor with the worst "
+                       "value of the colour metric."),
+        QStringLiteral("TENSOR"));
     const QCommandLineOption screenshot(
         QStringLiteral("screenshot"),
         QStringLiteral("Save the window as a PNG after the run, then exit."),
         QStringLiteral("OUT.png"));
     const QCommandLineOption verbose(
         QStringLiteral("verbose"), QStringLiteral("Print phase timings (ms since process start)."));
-    parser.addOptions({floatModel, input, seed, profile, mode, select, screenshot, verbose});
+    const QCommandLineOption benchViews(
+        QStringLiteral("bench-views"),
+        QStringLiteral("After the run, switch N times among the largest tensors with each tab "
+                       "of the tensor views shown; print min/median/max ms and exit."),
+        QStringLiteral("N"));
+    parser.addOptions(
+        {floatModel, input, seed, profile, mode, select, screenshot, verbose, benchViews});
     parser.process(app);
 
-    const bool headless = parser.isSet(screenshot);
+    int benchSwitches = 0;
+    if (parser.isSet(benchViews)) {
+        bool ok = false;
+        benchSwitches = parser.value(benchViews).toInt(&ok);
+        if (!ok || benchSwitches < 1) {
+            std::fprintf(stderr, "error: --bench-views needs a positive count, not %s\n",
+                         qPrintable(parser.value(benchViews)));
+            return 1;
+        }
+    }
+    const bool headless = parser.isSet(screenshot) || benchSwitches > 0;
     const bool talk = parser.isSet(verbose);
     const QStringList positional = parser.positionalArguments();
     if (positional.size() > 1) {
@@ -145,7 +165,7 @@ int main(int argc, char** argv) {
         return 1;
     }
     if (headless && positional.isEmpty()) {
-        std::fprintf(stderr, "error: --screenshot needs a model file\n");
+        std::fprintf(stderr, "error: --screenshot and --bench-views need a model file\n");
         return 1;
     }
 
@@ -179,9 +199,10 @@ int main(int argc, char** argv) {
     }
     if (talk) {
         // Duration of the views' update (data + every plot redrawn), not time since start.
-        QObject::connect(&window, &qs::app::MainWindow::tensorViewsShown, [](int tensor, double ms) {
-            std::printf("tensor views %.1f ms (tensor %d)\n", ms, tensor), std::fflush(stdout);
-        });
+        QObject::connect(
+            &window, &qs::app::MainWindow::tensorViewsShown, [](int tensor, double ms) {
+                std::printf("tensor views %.1f ms (tensor %d)\n", ms, tensor), std::fflush(stdout);
+            });
     }
     QObject::connect(&window, &qs::app::MainWindow::runFinished, [&] {
         if (talk) clock.print("run");
@@ -207,8 +228,19 @@ int main(int argc, char** argv) {
         if (talk) clock.print("first paint");
         if (!headless) return;
         QTimer::singleShot(0, &app, [&] {
+            if (benchSwitches > 0 && !runFailed) {
+                QString error;
+                const QStringList lines = qs::app::benchTensorViews(window, benchSwitches, &error);
+                if (lines.isEmpty()) {
+                    std::fprintf(stderr, "error: %s\n", qPrintable(error));
+                    runFailed = true;
+                }
+                for (const QString& line : lines) std::printf("%s\n", qPrintable(line));
+                std::fflush(stdout);
+            }
             QString error;
-            if (!saveScreenshot(window, parser.value(screenshot), &error)) {
+            if (parser.isSet(screenshot) &&
+                !saveScreenshot(window, parser.value(screenshot), &error)) {
                 std::fprintf(stderr, "error: cannot write %s: %s\n",
                              qPrintable(parser.value(screenshot)), qPrintable(error));
                 status = 2;
