@@ -563,20 +563,31 @@ Density2D referenceVsDequantized(const TensorPlanes& p, int n) {
         const double x = (static_cast<double>(v) - d.lo) * inv;
         return x < 0 ? 0 : (x >= last ? last : static_cast<int>(x));
     };
-    // Consecutive elements in one cell (the zeros after a ReLU) are summed in a register first.
-    size_t run_cell = 0;
-    int32_t run = 0;
-    for (size_t i = 0; i < xs.size(); ++i) {
-        if (std::isnan(xs[i]) || std::isnan(ys[i])) continue;
-        const size_t at = static_cast<size_t>(cell(ys[i])) * static_cast<size_t>(d.n) +
-                          static_cast<size_t>(cell(xs[i]));
-        if (at != run_cell) {
-            d.counts[run_cell] += run;
-            run_cell = at, run = 0;
+    int32_t* counts = d.counts.data();
+    const auto stride = static_cast<size_t>(d.n);
+    const bool per_tensor = p.quantized && p.scales.size() == 1 && p.qmax - p.qmin <= 65535;
+    if (per_tensor) {
+        // One grid row per integer level: its dequantized value, computed as the plane's
+        // (quantizedRun), falls in the same cell for every element that holds it.
+        const double s = p.scales[0];
+        const auto z = static_cast<double>(p.zero_points[0]);
+        std::vector<size_t> row(static_cast<size_t>(p.qmax - p.qmin + 1));
+        for (int64_t v = p.qmin; v <= p.qmax; ++v) {
+            const auto y = static_cast<float>(s * (static_cast<double>(v) - z));
+            row[static_cast<size_t>(v - p.qmin)] = static_cast<size_t>(cell(y)) * stride;
         }
-        ++run;
+        const int32_t* stored = p.stored.data();
+        const auto qmin = static_cast<int32_t>(p.qmin);
+        for (size_t i = 0; i < xs.size(); ++i) {
+            if (std::isnan(xs[i])) continue;
+            ++counts[row[static_cast<size_t>(stored[i] - qmin)] + static_cast<size_t>(cell(xs[i]))];
+        }
+    } else {
+        for (size_t i = 0; i < xs.size(); ++i) {
+            if (std::isnan(xs[i]) || std::isnan(ys[i])) continue;
+            ++counts[static_cast<size_t>(cell(ys[i])) * stride + static_cast<size_t>(cell(xs[i]))];
+        }
     }
-    d.counts[run_cell] += run;
     for (int32_t c : d.counts) d.max_count = std::max(d.max_count, c);
     return d;
 }
