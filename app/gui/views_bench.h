@@ -1,6 +1,8 @@
 // Timing of the tensor views (`quantscope MODEL --bench-views N`): after a run, switches N
 // times among the largest compared tensors with each tab of the views shown, the way a user
-// clicks through the graph, and prints min/median/max per tab.
+// clicks through the graph, and prints min/median/max per tab of the update (data + redraw,
+// the --verbose number), of the views painted, and of the whole click (inspector and the
+// rest of the window included).
 #pragma once
 
 #include <QString>
