@@ -412,6 +412,15 @@ private slots:
         // A loose bound only: the machine running the tests may be shared.
         QVERIFY(ms.front() < 1000);
         shoot(w.tensorViews(), QStringLiteral("mobilenet_v2_large"));
+        // Every tab of the large tensor, its lazily made parts included.
+        const char* tabNames[] = {"heatmap", "channels", "histograms", "scatter_saturation"};
+        for (int tab = 1; tab < 4; ++tab) {
+            panel->tabs()->setCurrentIndex(tab);
+            shoot(panel, QStringLiteral("mobilenet_v2_large_%1").arg(QLatin1String(tabNames[tab])));
+        }
+        panel->tabs()->setCurrentIndex(0);
+        panel->heatmap()->setTiled(true);
+        shoot(panel, QStringLiteral("mobilenet_v2_large_heatmap_tiled"));
     }
 };
 
