@@ -226,18 +226,8 @@ Result<TensorPlanes> tensorPlanes(const TensorValue& quant, const model::Quantiz
     const model::Quantization& used_q = p.quantized ? q : none;
     const auto& shape = quant.shape();
     if (p.quantized) {
-        // The checks dequantizeValue (float_twin.h) makes before it reads the parameters.
-        if (q.hasCustomDetails)
-            return fail("the value uses custom quantization details, which cannot be dequantized");
-        if (q.isPerChannel()) {
-            const auto axis = q.quantized_dimension;
-            if (axis < 0 || static_cast<size_t>(axis) >= shape.size() ||
-                static_cast<size_t>(shape[static_cast<size_t>(axis)]) != q.scales.size())
-                return fail(
-                    strFormat("the value has {} scales, which do not fit quantized_dimension {} "
-                              "of shape [{}]",
-                              q.scales.size(), axis, shapeString(shape)));
-        }
+        // What dequantizeValue would refuse (the pass below reads the parameters directly).
+        if (auto c = checkChannels(shape, q, "the value"); !c) return std::unexpected(c.error());
     }
 
     const int axis = channelAxis(shape, used_q);
