@@ -101,11 +101,6 @@ void stylePlot(QCustomPlot* plot) {
     grid.setAlpha(40);
     plot->setBackground(bg);
     plot->setNoAntialiasingOnDrag(true);
-    // QCustomPlot's default (qcustomplot.cpp, QCustomPlot constructor: phImmediateRefresh)
-    // makes replot() repaint the window at once, laying out and painting whatever else is
-    // pending; without it replot() asks for an update() and a tensor switch that replots
-    // several plots is painted once, by the event loop.
-    plot->setPlottingHint(QCP::phImmediateRefresh, false);
     for (QCPAxisRect* rect : plot->axisRects()) {
         for (QCPAxis* axis : rect->axes()) {
             axis->setBasePen(QPen(fg));
