@@ -2,7 +2,7 @@
 //   quantscope [MODEL] [--float F] [--input IMAGE|DIR|X.npy]... [--seed N] [--profile P] [--mode M]
 //              [--select TENSOR|INDEX|worst] [--lab IMAGE] [--trace i,j,k,l]
 //              [--diff-profiles A,B] [--playground] [--workshop] [--lesson N [--lesson-step K]]
-//              [--screenshot OUT.png] [--verbose]
+//              [--screenshot OUT.png] [--verbose] [--bench-views N]
 // With --screenshot the window is rendered once the run has finished (graph coloured) and
 // the trace / comparison asked for are shown, saved as PNG, and the app exits (0 saved, 2 the
 // model, run, trace, comparison or PNG failed).
@@ -19,6 +19,8 @@
 // --verbose prints one line per phase with milliseconds since the process started: load,
 // layout, run, first paint (and lab);
 // and "tensor views <ms> ms" for each update of the tensor views (its own duration).
+// --bench-views N times N switches among the largest tensors per tab of the tensor views
+// (views_bench.h), prints min/median/max and exits.
 // Runs headless with QT_QPA_PLATFORM=offscreen.
 #include <unistd.h>
 #include <QApplication>
@@ -40,6 +42,7 @@
 #include "app/gui/model_document.h"
 #include "app/gui/preprocess_lab.h"
 #include "app/gui/trace_tools.h"
+#include "app/gui/views_bench.h"
 #include "widgets/graph/graph_panel.h"
 #include "widgets/graph/graph_view.h"
 #include "widgets/trace/element_trace_view.h"
@@ -170,6 +173,11 @@ int main(int argc, char** argv) {
         QStringLiteral("A,B"));
     const QCommandLineOption verbose(
         QStringLiteral("verbose"), QStringLiteral("Print phase timings (ms since process start)."));
+    const QCommandLineOption benchViews(
+        QStringLiteral("bench-views"),
+        QStringLiteral("After the run, switch N times among the largest tensors with each tab "
+                       "of the tensor views shown; print min/median/max ms and exit."),
+        QStringLiteral("N"));
     const QCommandLineOption playground(QStringLiteral("playground"),
                                         QStringLiteral("Show the quantization playground."));
     const QCommandLineOption workshop(
@@ -183,10 +191,21 @@ int main(int argc, char** argv) {
                                         QStringLiteral("With --lesson: go to step K (1-based)."),
                                         QStringLiteral("K"));
     parser.addOptions({floatModel, input, seed, profile, mode, select, lab, trace, diffProfiles,
-                       playground, workshop, lesson, lessonStep, screenshot, verbose});
+                       playground, workshop, lesson, lessonStep, screenshot, verbose,
+                       benchViews});
     parser.process(app);
 
-    const bool headless = parser.isSet(screenshot);
+    int benchSwitches = 0;
+    if (parser.isSet(benchViews)) {
+        bool ok = false;
+        benchSwitches = parser.value(benchViews).toInt(&ok);
+        if (!ok || benchSwitches < 1) {
+            std::fprintf(stderr, "error: --bench-views needs a positive count, not %s\n",
+                         qPrintable(parser.value(benchViews)));
+            return 1;
+        }
+    }
+    const bool headless = parser.isSet(screenshot) || benchSwitches > 0;
     const bool talk = parser.isSet(verbose);
     const QStringList positional = parser.positionalArguments();
     if (positional.size() > 1) {
@@ -214,6 +233,10 @@ int main(int argc, char** argv) {
     }
     // Without a model the screenshot is of the playground (or a lesson, which opens its own).
     const bool playgroundOnly = positional.isEmpty() && !lessonMode && parser.isSet(playground);
+    if (benchSwitches > 0 && positional.isEmpty()) {
+        std::fprintf(stderr, "error: --bench-views needs a model file\n");
+        return 1;
+    }
     if (headless && positional.isEmpty() && !lessonMode && !playgroundOnly) {
         std::fprintf(stderr, "error: --screenshot needs a model file, --lesson or --playground\n");
         return 1;
@@ -281,8 +304,19 @@ int main(int argc, char** argv) {
     auto* tools = window.traceTools();
     auto shoot = [&] {
         QTimer::singleShot(0, &app, [&] {
+            if (benchSwitches > 0 && !runFailed) {
+                QString error;
+                const QStringList lines = qs::app::benchTensorViews(window, benchSwitches, &error);
+                if (lines.isEmpty()) {
+                    std::fprintf(stderr, "error: %s\n", qPrintable(error));
+                    runFailed = true;
+                }
+                for (const QString& line : lines) std::printf("%s\n", qPrintable(line));
+                std::fflush(stdout);
+            }
             QString error;
-            if (!saveScreenshot(window, parser.value(screenshot), &error)) {
+            if (parser.isSet(screenshot) &&
+                !saveScreenshot(window, parser.value(screenshot), &error)) {
                 std::fprintf(stderr, "error: cannot write %s: %s\n",
                              qPrintable(parser.value(screenshot)), qPrintable(error));
                 status = 2;

@@ -717,7 +717,8 @@ void MainWindow::showTensorViews(int op, int tensor) {
     }
     QElapsedTimer timer;
     timer.start();
-    auto data = tensorPlotData(m_document->model(), m_subgraph, tensor, op, *m_outcome, m_metric);
+    auto data = tensorPlotData(m_document->model(), m_subgraph, tensor, op, *m_outcome, m_metric,
+                               &m_planesPool);
     if (!data) {
         m_views->showMessage(QString::fromStdString(data.error().message));
         return;

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "app/gui/run_controller.h"
+#include "app/gui/tensor_view_data.h"
 
 class QAction;
 class QActionGroup;
@@ -175,6 +176,7 @@ private:
     int m_viewsTensor = -1;
     QString m_viewsMetric;
     double m_viewsMs = 0.0;
+    PlanesPool m_planesPool;
     QComboBox* m_profileBox = nullptr;
     QComboBox* m_modeBox = nullptr;
     QLabel* m_inputLabel = nullptr;

@@ -46,10 +46,26 @@ widgets::PlotHistogram toPlot(const an::Histogram& h) {
 
 }  // namespace
 
+an::TensorPlanes PlanesPool::takeFree() {
+    for (auto it = m_kept.begin(); it != m_kept.end(); ++it) {
+        if (it->use_count() != 1) continue;  // a view still draws it
+        an::TensorPlanes free = std::move(**it);
+        m_kept.erase(it);
+        return free;
+    }
+    return {};
+}
+
+void PlanesPool::keep(std::shared_ptr<an::TensorPlanes> planes) {
+    m_kept.push_back(std::move(planes));
+    if (m_kept.size() > 2) m_kept.erase(m_kept.begin());
+}
+
 Result<std::shared_ptr<widgets::TensorPlotData>> comparedPlotData(
     const model::Tensor& info, int tensor, const engine::TensorValue& quant,
-    const engine::TensorValue& reference) {
-    auto planes = an::tensorPlanes(quant, info.quantization, reference);
+    const engine::TensorValue& reference, PlanesPool* pool) {
+    auto planes = an::tensorPlanes(quant, info.quantization, reference,
+                                   pool ? pool->takeFree() : an::TensorPlanes{});
     if (!planes) return std::unexpected(planes.error());
     auto out = std::make_shared<widgets::TensorPlotData>();
     widgets::TensorPlotData& t = *out;
@@ -94,40 +110,48 @@ Result<std::shared_ptr<widgets::TensorPlotData>> comparedPlotData(
         for (int32_t v : at) parts << QString::number(v);
         return QStringLiteral("[%1]").arg(parts.join(QStringLiteral(", ")));
     };
-    // Histograms and density first: they read the planes that are moved out below.
-    const an::GridHistogram g = an::valueHistogram(p);
-    const an::Histogram e = an::errorHistogram(p);
-    const an::Density2D dens = an::referenceVsDequantized(p);
     t.inner = l.inner;
-    for (int k = 0; k < widgets::kMapPlanes; ++k)
-        t.planes[static_cast<size_t>(k)] = std::move(p.planes[static_cast<size_t>(k)]);
     for (int k = 0; k < widgets::kMapQuantities; ++k) {
         const auto ku = static_cast<size_t>(k);
         t.range[ku] = {p.range[ku].min, p.range[ku].max};
         t.channelRange[ku].reserve(p.channel_range[ku].size());
         for (const auto& r : p.channel_range[ku]) t.channelRange[ku].push_back({r.min, r.max});
     }
-    t.stored = std::move(p.stored);
     t.qmin = p.qmin, t.qmax = p.qmax, t.atQmin = p.at_qmin, t.atQmax = p.at_qmax;
     if (p.quantized)
         t.representableMin = p.representable_min, t.representableMax = p.representable_max;
-    t.values = toPlot(g.histogram);
-    t.gridAligned = g.grid_aligned;
-    t.gridStep = g.step;
-    if (p.quantized) t.clipLow = g.clip_low, t.clipHigh = g.clip_high;
-    t.clippedLow = g.clipped_low, t.clippedHigh = g.clipped_high;
-    t.error = toPlot(e);
     t.errorUnit = p.quantized ? QStringLiteral("LSB") : QString();
-    t.densityLo = dens.lo, t.densityHi = dens.hi, t.densityN = dens.n;
-    t.density = dens.counts;
-    t.densityMax = dens.max_count;
+    // The views read the planes where they are; histograms and density wait for a view that
+    // shows them.
+    auto shared = std::make_shared<an::TensorPlanes>(std::move(p));
+    if (pool) pool->keep(shared);
+    std::shared_ptr<const an::TensorPlanes> kept = std::move(shared);
+    for (size_t k = 0; k < an::kPlanes; ++k) t.planes[k] = kept->planes[k];
+    t.stored = kept->stored;
+    t.storage = kept;
+    t.histograms = widgets::Lazy<widgets::PlotHistograms>([kept] {
+        const an::GridHistogram g = an::valueHistogram(*kept);
+        widgets::PlotHistograms h;
+        h.values = toPlot(g.histogram);
+        h.gridAligned = g.grid_aligned;
+        h.gridStep = g.step;
+        if (kept->quantized) h.clipLow = g.clip_low, h.clipHigh = g.clip_high;
+        h.clippedLow = g.clipped_low, h.clippedHigh = g.clipped_high;
+        h.error = toPlot(an::errorHistogram(*kept));
+        return h;
+    });
+    t.density = widgets::Lazy<widgets::PlotDensity>([kept] {
+        an::Density2D d = an::referenceVsDequantized(*kept);
+        return widgets::PlotDensity{d.lo, d.hi, d.n, std::move(d.counts), d.max_count};
+    });
     return out;
 }
 
 Result<std::shared_ptr<widgets::TensorPlotData>> tensorPlotData(const model::Model& model,
                                                                 int subgraph, int tensor, int op,
                                                                 const RunOutcome& outcome,
-                                                                const QString& metric) {
+                                                                const QString& metric,
+                                                                PlanesPool* pool) {
     const auto& sg = model.subgraphs[static_cast<size_t>(subgraph)];
     if (tensor < 0 || static_cast<size_t>(tensor) >= sg.tensors.size())
         return fail("no tensor selected");
@@ -139,7 +163,7 @@ Result<std::shared_ptr<widgets::TensorPlotData>> tensorPlotData(const model::Mod
             strFormat("tensor {} '{}' has no compared values (not run, not paired with "
                       "a float reference, or not a float/quantized tensor)",
                       tensor, info.name));
-    auto out = comparedPlotData(info, tensor, it->second.quant, it->second.reference);
+    auto out = comparedPlotData(info, tensor, it->second.quant, it->second.reference, pool);
     if (!out) return out;
     widgets::TensorPlotData& t = **out;
 

@@ -98,23 +98,6 @@ struct ChannelIndexer {
     }
 };
 
-Result<void> checkChannels(std::span<const int32_t> shape, const model::Quantization& q,
-                           const std::string& what) {
-    if (!q.isQuantized()) return fail(what + " has no quantization parameters");
-    if (q.hasCustomDetails)
-        return fail(what + " uses custom quantization details, which cannot be dequantized");
-    if (q.isPerChannel()) {
-        const auto axis = q.quantized_dimension;
-        if (axis < 0 || static_cast<size_t>(axis) >= shape.size() ||
-            static_cast<size_t>(shape[static_cast<size_t>(axis)]) != q.scales.size())
-            return fail(
-                strFormat("{} has {} scales, which do not fit quantized_dimension {} of "
-                          "shape [{}]",
-                          what, q.scales.size(), axis, shapeString(shape)));
-    }
-    return {};
-}
-
 // reference/dequantize.h: float(double(scale) * (q - zero_point)). Elements are visited as
 // [outer, channel, inner] blocks so no index is divided per element.
 template <class Get>
@@ -145,6 +128,23 @@ std::vector<float> dequantizeWith(int64_t n, std::span<const int32_t> shape,
 }
 
 }  // namespace
+
+Result<void> checkChannels(std::span<const int32_t> shape, const model::Quantization& q,
+                           const std::string& what) {
+    if (!q.isQuantized()) return fail(what + " has no quantization parameters");
+    if (q.hasCustomDetails)
+        return fail(what + " uses custom quantization details, which cannot be dequantized");
+    if (q.isPerChannel()) {
+        const auto axis = q.quantized_dimension;
+        if (axis < 0 || static_cast<size_t>(axis) >= shape.size() ||
+            static_cast<size_t>(shape[static_cast<size_t>(axis)]) != q.scales.size())
+            return fail(
+                strFormat("{} has {} scales, which do not fit quantized_dimension {} of "
+                          "shape [{}]",
+                          what, q.scales.size(), axis, shapeString(shape)));
+    }
+    return {};
+}
 
 float halfToFloat(uint16_t h) {
     const uint32_t sign = uint32_t{h & 0x8000u} << 16;

@@ -46,6 +46,11 @@ Result<FloatTwin> makeFloatTwin(const model::Model& model);
 // True for a tensor the twin converts (quantized integer or float16).
 bool twinConverts(const model::Tensor& tensor);
 
+// The checks dequantizeValue makes before it reads `q`: parameters present, no custom
+// details, as many per-channel scales as shape[quantized_dimension]; `what` names the value
+// in the message.
+Result<void> checkChannels(std::span<const int32_t> shape, const model::Quantization& q,
+                           const std::string& what);
 // A float32 copy of a runtime value: quantized integers are dequantized with `q` (per-channel
 // along q.quantized_dimension), float16 is widened, float32 is copied. Other dtypes are errors.
 Result<TensorValue> dequantizeValue(const TensorValue& value, const model::Quantization& q);

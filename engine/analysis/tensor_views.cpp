@@ -65,6 +65,101 @@ double niceStep(double raw) {
     return raw;
 }
 
+// Elements of a run taken at once: its planes stay in cache while their ranges are taken.
+constexpr int64_t kPiece = 2048;
+
+// Min and max of x[0, n) merged into lo/hi, in eight lanes so the loop vectorizes. A NaN never
+// wins a compare (as in MinMax::add).
+void mergeRange(const float* __restrict x, int64_t n, float& lo_io, float& hi_io) {
+    float lo[8], hi[8];
+    for (int t = 0; t < 8; ++t) lo[t] = lo_io, hi[t] = hi_io;
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int t = 0; t < 8; ++t) {
+            lo[t] = x[j + t] < lo[t] ? x[j + t] : lo[t];
+            hi[t] = x[j + t] > hi[t] ? x[j + t] : hi[t];
+        }
+    for (; j < n; ++j) {
+        lo[0] = x[j] < lo[0] ? x[j] : lo[0];
+        hi[0] = x[j] > hi[0] ? x[j] : hi[0];
+    }
+    for (int t = 0; t < 8; ++t) {
+        lo_io = lo[t] < lo_io ? lo[t] : lo_io;
+        hi_io = hi[t] > hi_io ? hi[t] : hi_io;
+    }
+}
+
+// Element c of x[0, n) into channel c's min and max (a channels-last row).
+void mergeChannels(const float* __restrict x, int64_t n, float* __restrict lo,
+                   float* __restrict hi) {
+    for (int64_t c = 0; c < n; ++c) {
+        lo[c] = x[c] < lo[c] ? x[c] : lo[c];
+        hi[c] = x[c] > hi[c] ? x[c] : hi[c];
+    }
+}
+
+// Where a run writes: the four planes and the stored integers, at its first element.
+struct Planes {
+    float *ref, *deq, *err, *lsb;
+    int32_t* stored;
+    Planes at(int64_t i) const {
+        return {ref + i, deq + i, err + i, lsb + i, stored ? stored + i : nullptr};
+    }
+};
+
+// A run of stored integers. Dequantized as dequantizeWith (float_twin.cpp, after TFLite's
+// reference/dequantize.h): float(double(scale) * (q - zp)); q - zp is an integer below 2^53,
+// so double(q) - double(zp) is that same number. Error = dequantized - reference; in LSB,
+// error * float(1 / scale). kEach: parameters per element (a channels-last row), else one
+// set for the whole run.
+template <bool kEach, class Raw>
+void quantizedRun(const Raw* __restrict raw, const float* __restrict ref, int64_t n,
+                  const double* __restrict scale, const double* __restrict zero,
+                  const float* __restrict inv, int32_t qmin, int32_t qmax, Planes out,
+                  int64_t& at_min, int64_t& at_max) {
+    float* __restrict pr = out.ref;
+    float* __restrict pd = out.deq;
+    float* __restrict pe = out.err;
+    float* __restrict pl = out.lsb;
+    int32_t* __restrict pq = out.stored;
+    const double s0 = scale[0], z0 = zero[0];
+    const float i0 = inv[0];
+    int64_t amin = 0, amax = 0;
+    for (int64_t k = 0; k < n; ++k) {
+        const int32_t v = static_cast<int32_t>(raw[k]);
+        const float r = ref[k];
+        const double s = kEach ? scale[k] : s0;
+        const double z = kEach ? zero[k] : z0;
+        const float d = static_cast<float>(s * (static_cast<double>(v) - z));
+        const float e = d - r;
+        pr[k] = r;
+        pq[k] = v;
+        pd[k] = d;
+        pe[k] = e;
+        pl[k] = e * (kEach ? inv[k] : i0);
+        amin += v == qmin;
+        amax += v == qmax;
+    }
+    at_min += amin;
+    at_max += amax;
+}
+
+// A run of a float tensor: the engine's value against the reference; the "LSB" error is the
+// error itself.
+void floatRun(const float* __restrict value, const float* __restrict ref, int64_t n, Planes out) {
+    float* __restrict pr = out.ref;
+    float* __restrict pd = out.deq;
+    float* __restrict pe = out.err;
+    float* __restrict pl = out.lsb;
+    for (int64_t k = 0; k < n; ++k) {
+        const float e = value[k] - ref[k];
+        pr[k] = ref[k];
+        pd[k] = value[k];
+        pe[k] = e;
+        pl[k] = e;
+    }
+}
+
 }  // namespace
 
 MapLayout mapLayout(std::span<const int32_t> shape, int channel_axis) {
@@ -114,7 +209,7 @@ std::vector<int32_t> tensorCoordinates(std::span<const int32_t> shape, const Map
 }
 
 Result<TensorPlanes> tensorPlanes(const TensorValue& quant, const model::Quantization& q,
-                                  const TensorValue& reference) {
+                                  const TensorValue& reference, TensorPlanes reuse) {
     if (reference.dtype() != DType::Float32)
         return fail(
             strFormat("the reference is {}, not FLOAT32", model::dtypeName(reference.dtype())));
@@ -129,8 +224,12 @@ Result<TensorPlanes> tensorPlanes(const TensorValue& quant, const model::Quantiz
                   integerRange(quant.dtype(), &p.qmin, &p.qmax);
     const model::Quantization none;
     const model::Quantization& used_q = p.quantized ? q : none;
-
     const auto& shape = quant.shape();
+    if (p.quantized) {
+        // What dequantizeValue would refuse (the pass below reads the parameters directly).
+        if (auto c = checkChannels(shape, q, "the value"); !c) return std::unexpected(c.error());
+    }
+
     const int axis = channelAxis(shape, used_q);
     p.layout = mapLayout(shape, shape.size() >= 3 ? axis : -1);
     MapLayout& l = p.layout;
@@ -160,8 +259,19 @@ Result<TensorPlanes> tensorPlanes(const TensorValue& quant, const model::Quantiz
                 std::max(p.representable_max, (static_cast<double>(p.qmax) - zp) * s);
         }
     }
-    for (auto& plane : p.planes) plane.resize(static_cast<size_t>(n));
-    if (p.quantized) p.stored.resize(static_cast<size_t>(n));
+    // The earlier result's buffers, dropped first where too small so growing copies nothing.
+    const auto un = static_cast<size_t>(n);
+    auto take = [un](auto& into, auto& from, bool used) {
+        into = std::move(from);
+        if (!used) {
+            into.clear();
+            return;
+        }
+        if (into.capacity() < un) into = {};
+        into.resize(un);
+    };
+    for (size_t k = 0; k < kPlanes; ++k) take(p.planes[k], reuse.planes[k], true);
+    take(p.stored, reuse.stored, p.quantized);
 
     // The element's quantization channel (for the LSB error): per-tensor, or along
     // quantized_dimension.
@@ -172,70 +282,91 @@ Result<TensorPlanes> tensorPlanes(const TensorValue& quant, const model::Quantiz
         for (size_t d = static_cast<size_t>(q.quantized_dimension) + 1; d < shape.size(); ++d)
             q_inner *= shape[d];
     }
+    // Per quantization channel, as dequantizeWith (float_twin.cpp) reads them.
+    std::vector<double> scale, zero;
     std::vector<float> inv_scale;
-    for (float s : p.scales) inv_scale.push_back(s != 0 ? static_cast<float>(1.0 / s) : 0.f);
-    if (inv_scale.empty()) inv_scale.push_back(1.f);
+    for (int64_t c = 0; c < (p.quantized ? q_channels : 0); ++c) {
+        scale.push_back(q.scale(static_cast<size_t>(c)));
+        zero.push_back(static_cast<double>(q.zeroPoint(static_cast<size_t>(c))));
+        const float s = p.scales[static_cast<size_t>(c)];
+        inv_scale.push_back(s != 0 ? static_cast<float>(1.0 / s) : 0.f);
+    }
 
-    const float* __restrict ref = reference.data<float>().data();
-    float* __restrict pr = p.planes[0].data();
-    float* __restrict pd = p.planes[1].data();
-    float* __restrict pe = p.planes[2].data();
-    float* __restrict pl = p.planes[3].data();
-    int32_t* __restrict pq = p.stored.data();
-    std::memcpy(pr, ref, static_cast<size_t>(n) * sizeof(float));
+    // Minimum and maximum per map channel of each plane.
+    const auto nc = static_cast<size_t>(std::max<int64_t>(mc, 1));
+    std::array<std::vector<float>, kPlanes> lo, hi;
+    for (size_t k = 0; k < kPlanes; ++k) {
+        lo[k].assign(nc, std::numeric_limits<float>::infinity());
+        hi[k].assign(nc, -std::numeric_limits<float>::infinity());
+    }
+    const Planes out{p.planes[0].data(), p.planes[1].data(), p.planes[2].data(), p.planes[3].data(),
+                     p.quantized ? p.stored.data() : nullptr};
+    const float* ref = reference.data<float>().data();
+    const auto qmin = static_cast<int32_t>(p.qmin), qmax = static_cast<int32_t>(p.qmax);
+    int64_t at_min = 0, at_max = 0;
+
+    // One pass in tensor order. Channels last (inner == 1, the usual activation): a row of `mc`
+    // elements holds one element of every channel, and its quantization channel (per-channel
+    // parameters lie along the map axis, channelAxis) is the map channel too. Otherwise runs of
+    // one map channel, cut where the quantization channel changes and into pieces that stay in
+    // cache while their ranges are taken.
+    auto walk = [&](auto&& rowRun, auto&& pieceRun) {
+        if (l.channel_axis >= 0 && inner == 1) {
+            for (int64_t o = 0; o < outer; ++o) {
+                const int64_t i = o * mc;
+                rowRun(i, mc);
+                for (size_t k = 0; k < kPlanes; ++k)
+                    mergeChannels(p.planes[k].data() + i, mc, lo[k].data(), hi[k].data());
+            }
+            return;
+        }
+        for (int64_t i = 0; i < n;) {
+            const auto c = static_cast<size_t>(l.channel_axis >= 0 ? (i / inner) % mc : 0);
+            int64_t end = l.channel_axis >= 0 ? (i / inner + 1) * inner : n;
+            int64_t qc = 0;
+            if (per_channel) {
+                qc = (i / q_inner) % q_channels;
+                end = std::min(end, (i / q_inner + 1) * q_inner);
+            }
+            end = std::min({end, n, i + kPiece});
+            pieceRun(i, end - i, static_cast<size_t>(qc));
+            for (size_t k = 0; k < kPlanes; ++k)
+                mergeRange(p.planes[k].data() + i, end - i, lo[k][c], hi[k][c]);
+            i = end;
+        }
+    };
 
     if (!p.quantized) {
-        auto t = dequantizeValue(quant, used_q);
-        if (!t) return std::unexpected(t.error());
-        const float* dq = t->data<float>().data();
-        for (int64_t i = 0; i < n; ++i) {
-            pd[i] = dq[i];
-            pe[i] = dq[i] - ref[i];
-            pl[i] = pe[i];
-        }
-    } else {
-        // Dequantize through a table of every level when the dtype is at most 16 bits and the
-        // parameters are per-tensor: the table holds exactly what dequantizeValue computes
-        // (float_twin.h: (q - zp) times the scale widened to double), one entry per integer.
-        std::vector<float> table;
-        std::optional<TensorValue> deq;
-        const bool use_table = !per_channel && p.qmax - p.qmin <= 65535;
-        if (use_table) {
-            TensorValue levels(DType::Int32, {static_cast<int32_t>(p.qmax - p.qmin + 1)});
-            auto* lv = levels.data<int32_t>().data();
-            for (int64_t v = p.qmin; v <= p.qmax; ++v) lv[v - p.qmin] = static_cast<int32_t>(v);
-            auto t = dequantizeValue(levels, used_q);
-            if (!t) return std::unexpected(t.error());
-            table.assign(t->data<float>().begin(), t->data<float>().end());
+        std::optional<TensorValue> converted;
+        const float* dq = nullptr;
+        if (quant.dtype() == DType::Float32) {
+            dq = quant.data<float>().data();
         } else {
             auto t = dequantizeValue(quant, used_q);
             if (!t) return std::unexpected(t.error());
-            deq = std::move(*t);
+            converted = std::move(*t);
+            dq = converted->data<float>().data();
         }
-        const float* __restrict lut = table.data();
-        const float* __restrict dq = deq ? deq->data<float>().data() : nullptr;
-        const int64_t qmin = p.qmin, qmax = p.qmax;
-        int64_t at_min = 0, at_max = 0;
-        auto pass = [&](const auto* __restrict raw) {
-            for (int64_t i = 0; i < n; ++i) {
-                const auto v = static_cast<int64_t>(raw[i]);
-                pq[i] = static_cast<int32_t>(v);
-                at_min += v == qmin;
-                at_max += v == qmax;
-            }
-            if (use_table) {
-                for (int64_t i = 0; i < n; ++i) pd[i] = lut[pq[i] - qmin];
-            } else {
-                std::memcpy(pd, dq, static_cast<size_t>(n) * sizeof(float));
-            }
-            for (int64_t i = 0; i < n; ++i) pe[i] = pd[i] - ref[i];
-            if (!per_channel) {
-                const float inv = inv_scale[0];
-                for (int64_t i = 0; i < n; ++i) pl[i] = pe[i] * inv;
-            } else {
-                for (int64_t i = 0; i < n; ++i)
-                    pl[i] = pe[i] * inv_scale[static_cast<size_t>((i / q_inner) % q_channels)];
-            }
+        auto run = [&](int64_t i, int64_t len) { floatRun(dq + i, ref + i, len, out.at(i)); };
+        walk(run, [&](int64_t i, int64_t len, size_t) { run(i, len); });
+    } else {
+        // Channels last: the parameters of each element of a row.
+        std::vector<double> row_scale(static_cast<size_t>(mc)), row_zero(row_scale.size());
+        std::vector<float> row_inv(row_scale.size());
+        for (size_t c = 0; c < row_scale.size(); ++c) {
+            const size_t qc = per_channel && c < scale.size() ? c : 0;
+            row_scale[c] = scale[qc], row_zero[c] = zero[qc], row_inv[c] = inv_scale[qc];
+        }
+        auto pass = [&](const auto* raw) {
+            walk(
+                [&](int64_t i, int64_t len) {
+                    quantizedRun<true>(raw + i, ref + i, len, row_scale.data(), row_zero.data(),
+                                       row_inv.data(), qmin, qmax, out.at(i), at_min, at_max);
+                },
+                [&](int64_t i, int64_t len, size_t qc) {
+                    quantizedRun<false>(raw + i, ref + i, len, &scale[qc], &zero[qc],
+                                        &inv_scale[qc], qmin, qmax, out.at(i), at_min, at_max);
+                });
         };
         switch (quant.dtype()) {
             case DType::Int8:
@@ -257,54 +388,17 @@ Result<TensorPlanes> tensorPlanes(const TensorValue& quant, const model::Quantiz
         p.at_qmin = at_min, p.at_qmax = at_max;
     }
 
-    // Ranges per map channel. Channels last (inner == 1): the channel is the fastest axis, so
-    // one array of minima/maxima per quantity is updated a row at a time (vectorizes);
-    // otherwise each channel's run of `inner` elements is reduced in eight lanes.
-    const auto nc = static_cast<size_t>(std::max<int64_t>(mc, 1));
-    for (int k = 0; k < kPlanes; ++k) {
-        const float* v = p.planes[static_cast<size_t>(k)].data();
-        std::vector<float> mn(nc, std::numeric_limits<float>::infinity());
-        std::vector<float> mx(nc, -std::numeric_limits<float>::infinity());
-        if (inner == 1) {
-            float* __restrict a = mn.data();
-            float* __restrict b = mx.data();
-            for (int64_t o = 0; o < outer; ++o) {
-                const float* __restrict x = v + o * mc;
-                for (int64_t c = 0; c < mc; ++c) {
-                    a[c] = x[c] < a[c] ? x[c] : a[c];
-                    b[c] = x[c] > b[c] ? x[c] : b[c];
-                }
-            }
-        } else {
-            for (int64_t o = 0; o < outer; ++o)
-                for (int64_t c = 0; c < mc; ++c) {
-                    const float* x = v + (o * mc + c) * inner;
-                    float lo[8], hi[8];
-                    for (int t = 0; t < 8; ++t)
-                        lo[t] = std::numeric_limits<float>::infinity(), hi[t] = -lo[t];
-                    int64_t j = 0;
-                    for (; j + 8 <= inner; j += 8)
-                        for (int t = 0; t < 8; ++t) {
-                            lo[t] = x[j + t] < lo[t] ? x[j + t] : lo[t];
-                            hi[t] = x[j + t] > hi[t] ? x[j + t] : hi[t];
-                        }
-                    for (; j < inner; ++j)
-                        lo[0] = std::min(lo[0], x[j]), hi[0] = std::max(hi[0], x[j]);
-                    auto& a = mn[static_cast<size_t>(c)];
-                    auto& b = mx[static_cast<size_t>(c)];
-                    for (int t = 0; t < 8; ++t) a = std::min(a, lo[t]), b = std::max(b, hi[t]);
-                }
-        }
+    for (size_t k = 0; k < kPlanes; ++k) {
         MinMax all;
-        auto& out = p.channel_range[static_cast<size_t>(k)];
-        out.resize(static_cast<size_t>(l.channels));
-        for (size_t c = 0; c < out.size() && c < nc; ++c) {
+        auto& ranges = p.channel_range[k];
+        ranges.resize(static_cast<size_t>(l.channels));
+        for (size_t c = 0; c < ranges.size() && c < nc; ++c) {
             MinMax m;
-            m.min = mn[c], m.max = mx[c];
-            out[c] = m.range();
+            m.min = lo[k][c], m.max = hi[k][c];
+            ranges[c] = m.range();
             if (m.min <= m.max) all.add(m.min), all.add(m.max);
         }
-        p.range[static_cast<size_t>(k)] = all.range();
+        p.range[k] = all.range();
     }
     // |error| from 0 to the largest magnitude; saturation on [-1, 1].
     const auto err = static_cast<size_t>(Quantity::Error);
@@ -320,7 +414,16 @@ Result<TensorPlanes> tensorPlanes(const TensorValue& quant, const model::Quantiz
     return p;
 }
 
-Histogram histogram(std::span<const float> values, double lo, double hi, int bins) {
+namespace {
+
+// Counts of `values` in `bins` equal bins over [lo, hi] (see histogram()). kClip: also counts
+// the values below clip_low and above clip_high in the same pass. Element k is counted in set
+// k % 4, so a run of one value (the zeros after a ReLU) does not wait on one counter's
+// previous increment.
+template <bool kClip>
+Histogram binValues(std::span<const float> values, double lo, double hi, int bins,
+                    double clip_low = 0, double clip_high = 0, int64_t* below = nullptr,
+                    int64_t* above = nullptr) {
     Histogram h;
     bins = std::max(bins, 1);
     if (!(hi > lo)) {
@@ -330,17 +433,40 @@ Histogram histogram(std::span<const float> values, double lo, double hi, int bin
     }
     h.lo = lo;
     h.width = (hi - lo) / bins;
-    h.counts.assign(static_cast<size_t>(bins), 0);
+    const auto nb = static_cast<size_t>(bins);
+    std::vector<int64_t> sets(4 * nb, 0);
     const double inv = 1.0 / h.width;
     const int last = bins - 1;
-    for (float v : values) {
-        if (std::isnan(v)) continue;
+    int64_t low = 0, high = 0;
+    auto count = [&](float v, size_t set) {
+        if constexpr (kClip) {
+            low += v < clip_low;
+            high += v > clip_high;
+        }
+        if (std::isnan(v)) return;
         const double x = (static_cast<double>(v) - lo) * inv;
         const int b = x < 0 ? 0 : (x >= last ? last : static_cast<int>(x));
-        ++h.counts[static_cast<size_t>(b)];
-        ++h.total;
+        ++sets[set * nb + static_cast<size_t>(b)];
+    };
+    const float* x = values.data();
+    const size_t n = values.size();
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        for (size_t u = 0; u < 4; ++u) count(x[i + u], u);
+    for (; i < n; ++i) count(x[i], 0);
+    h.counts.resize(nb);
+    for (size_t b = 0; b < nb; ++b) {
+        h.counts[b] = sets[b] + sets[nb + b] + sets[2 * nb + b] + sets[3 * nb + b];
+        h.total += h.counts[b];
     }
+    if constexpr (kClip) *below = low, *above = high;
     return h;
+}
+
+}  // namespace
+
+Histogram histogram(std::span<const float> values, double lo, double hi, int bins) {
+    return binValues<false>(values, lo, hi, bins);
 }
 
 GridHistogram valueHistogram(const TensorPlanes& p, int max_levels, int fallback_bins) {
@@ -363,10 +489,11 @@ GridHistogram valueHistogram(const TensorPlanes& p, int max_levels, int fallback
         // (reference/quantize.h): the clamped values lie beyond half a step past the ends.
         g.clip_low = (static_cast<double>(p.qmin) - zp - 0.5) * s;
         g.clip_high = (static_cast<double>(p.qmax) - zp + 0.5) * s;
-        for (float v : values) {
-            g.clipped_low += v < g.clip_low;
-            g.clipped_high += v > g.clip_high;
-        }
+        // Bins and clipped values in one pass over the data.
+        auto bin = [&](double from, double to, int bins) {
+            return binValues<true>(values, from, to, bins, g.clip_low, g.clip_high, &g.clipped_low,
+                                   &g.clipped_high);
+        };
         // Integer levels (relative to zp) spanned by the data, one bin each.
         const double l0 = std::floor(static_cast<double>(r.min) / s + 0.5);
         const double l1 = std::floor(static_cast<double>(r.max) / s + 0.5);
@@ -375,12 +502,12 @@ GridHistogram valueHistogram(const TensorPlanes& p, int max_levels, int fallback
         if (q1 - q0 + 1 <= max_levels) {
             g.grid_aligned = true;
             const int bins = static_cast<int>(q1 - q0) + 1;
-            g.histogram = histogram(values, (q0 - 0.5) * s, (q1 + 0.5) * s, bins);
+            g.histogram = bin((q0 - 0.5) * s, (q1 + 0.5) * s, bins);
             return g;
         }
         // Too many levels for one bin each (int16, or a far outlier): bins over the data only,
         // so the populated part keeps its resolution.
-        g.histogram = histogram(values, r.min, r.max, fallback_bins);
+        g.histogram = bin(r.min, r.max, fallback_bins);
         return g;
     }
     if (p.quantized) {
@@ -392,10 +519,9 @@ GridHistogram valueHistogram(const TensorPlanes& p, int max_levels, int fallback
             chg = std::max(chg, (static_cast<double>(p.qmax) - zp + 0.5) * p.scales[c]);
         }
         g.clip_low = cl, g.clip_high = chg;
-        for (float v : values) {
-            g.clipped_low += v < cl;
-            g.clipped_high += v > chg;
-        }
+        g.histogram = binValues<true>(values, lo, hi, fallback_bins, cl, chg, &g.clipped_low,
+                                      &g.clipped_high);
+        return g;
     }
     g.histogram = histogram(values, lo, hi, fallback_bins);
     return g;
@@ -427,13 +553,32 @@ Density2D referenceVsDequantized(const TensorPlanes& p, int n) {
         const double x = (static_cast<double>(v) - d.lo) * inv;
         return x < 0 ? 0 : (x >= last ? last : static_cast<int>(x));
     };
-    for (size_t i = 0; i < xs.size(); ++i) {
-        if (std::isnan(xs[i]) || std::isnan(ys[i])) continue;
-        auto& c = d.counts[static_cast<size_t>(cell(ys[i])) * static_cast<size_t>(d.n) +
-                           static_cast<size_t>(cell(xs[i]))];
-        ++c;
-        d.max_count = std::max(d.max_count, c);
+    int32_t* counts = d.counts.data();
+    const auto stride = static_cast<size_t>(d.n);
+    const bool per_tensor = p.quantized && p.scales.size() == 1 && p.qmax - p.qmin <= 65535;
+    if (per_tensor) {
+        // One grid row per integer level: its dequantized value, computed as the plane's
+        // (quantizedRun), falls in the same cell for every element that holds it.
+        const double s = p.scales[0];
+        const auto z = static_cast<double>(p.zero_points[0]);
+        std::vector<size_t> row(static_cast<size_t>(p.qmax - p.qmin + 1));
+        for (int64_t v = p.qmin; v <= p.qmax; ++v) {
+            const auto y = static_cast<float>(s * (static_cast<double>(v) - z));
+            row[static_cast<size_t>(v - p.qmin)] = static_cast<size_t>(cell(y)) * stride;
+        }
+        const int32_t* stored = p.stored.data();
+        const auto qmin = static_cast<int32_t>(p.qmin);
+        for (size_t i = 0; i < xs.size(); ++i) {
+            if (std::isnan(xs[i])) continue;
+            ++counts[row[static_cast<size_t>(stored[i] - qmin)] + static_cast<size_t>(cell(xs[i]))];
+        }
+    } else {
+        for (size_t i = 0; i < xs.size(); ++i) {
+            if (std::isnan(xs[i]) || std::isnan(ys[i])) continue;
+            ++counts[static_cast<size_t>(cell(ys[i])) * stride + static_cast<size_t>(cell(xs[i]))];
+        }
     }
+    for (int32_t c : d.counts) d.max_count = std::max(d.max_count, c);
     return d;
 }
 

@@ -13,7 +13,10 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
+#include <new>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "engine/tensor_value.h"
@@ -44,6 +47,30 @@ struct ValueRange {
     bool valid() const { return min <= max; }
 };
 
+// An allocator whose resize() leaves new elements uninitialised: a plane is written in full
+// right after it is sized, so zero-filling a million elements first only costs time.
+template <class T>
+struct UninitializedAllocator : std::allocator<T> {
+    using value_type = T;
+    UninitializedAllocator() = default;
+    template <class U>
+    UninitializedAllocator(const UninitializedAllocator<U>&) noexcept {}
+    template <class U>
+    struct rebind {
+        using other = UninitializedAllocator<U>;
+    };
+    template <class U>
+    void construct(U* p) noexcept {
+        ::new (static_cast<void*>(p)) U;
+    }
+    template <class U, class... Args>
+    void construct(U* p, Args&&... args) {
+        ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+    }
+};
+template <class T>
+using PlaneVector = std::vector<T, UninitializedAllocator<T>>;
+
 // The quantities drawn as maps. The first four are stored as planes; |error| and saturation
 // are read from the error plane and the stored integers.
 enum class Quantity { Reference, Dequantized, Error, ErrorLsb, AbsError, Saturation };
@@ -63,8 +90,8 @@ struct TensorPlanes {
     // In the tensor's own element order (a transpose would cost more than it saves: a map
     // reads its channel through layout.index()). Error = dequantized - reference (metrics.h);
     // ErrorLsb = error / the element's scale (the error itself for float tensors).
-    std::array<std::vector<float>, kPlanes> planes;
-    std::vector<int32_t> stored;  // the stored integers (quantized only)
+    std::array<PlaneVector<float>, kPlanes> planes;
+    PlaneVector<int32_t> stored;  // the stored integers (quantized only)
     // Over the tensor and per map channel. |error|: [0, max |error|]; saturation: [-1, 1]
     // (-1 = at qmin, +1 = at qmax).
     std::array<ValueRange, kQuantities> range;
@@ -77,9 +104,11 @@ struct TensorPlanes {
 };
 
 // `quant`: the engine's tensor (quantized integer with `q`, or float); `reference`: float32,
-// same element count. Fails on other dtypes or a size mismatch.
+// same element count. Fails on other dtypes or a size mismatch. `reuse`: an earlier result
+// whose buffers are refilled (switching between large tensors then touches no fresh memory).
+// One pass over the tensor fills the planes and the ranges together.
 Result<TensorPlanes> tensorPlanes(const TensorValue& quant, const model::Quantization& q,
-                                  const TensorValue& reference);
+                                  const TensorValue& reference, TensorPlanes reuse = {});
 
 // The tensor coordinates (one index per axis) of map cell (channel, row, col).
 std::vector<int32_t> tensorCoordinates(std::span<const int32_t> shape, const MapLayout& layout,

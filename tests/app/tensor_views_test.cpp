@@ -2,7 +2,8 @@
 // reference profile = TFLM's arithmetic) the views of tensor 26 (CONV_2D output [1,16,16,32])
 // are checked against TFLM's golden values; switching mode and profile updates them; every
 // plot exports; screenshots of each view are saved and checked non-blank; a timing report of
-// switching to the largest tensor of mobilenet_v2 (1.2 M elements).
+// switching to the largest tensor of mobilenet_v2 (1.2 M elements). Histograms and density
+// are made when their tab is first shown; that tab then shows the tensor selected last.
 #include <qcustomplot.h>
 #include <QDir>
 #include <QElapsedTimer>
@@ -19,6 +20,7 @@
 #include "app/gui/main_window.h"
 #include "app/gui/model_document.h"
 #include "app/gui/tensor_view_data.h"
+#include "engine/analysis/tensor_views.h"
 #include "engine/io/npy.h"
 #include "widgets/graph/graph_panel.h"
 #include "widgets/graph/graph_view.h"
@@ -82,6 +84,23 @@ void shoot(QWidget* widget, const QString& name, int minColours = 40) {
 }
 
 constexpr int kTensor = 26;  // op 4 CONV_2D s2 RELU: [1,16,16,32], per-channel weights
+
+// The engine's planes of `tensor` in the last run, computed afresh.
+qs::engine::analysis::TensorPlanes freshPlanes(const MainWindow& w, int tensor) {
+    const auto& pair = w.lastOutcome()->metrics.values->at(tensor);
+    auto p = qs::engine::analysis::tensorPlanes(
+        pair.quant, w.document()->model().main().tensors[static_cast<size_t>(tensor)].quantization,
+        pair.reference);
+    return p ? std::move(*p) : qs::engine::analysis::TensorPlanes{};
+}
+
+// Bar heights by key (the clipped and the inside bars share the keys of one histogram).
+std::vector<double> barValues(const QCPBars* bars) {
+    std::vector<double> out;
+    for (auto it = bars->data()->constBegin(); it != bars->data()->constEnd(); ++it)
+        out.push_back(it->value);
+    return out;
+}
 
 }  // namespace
 
@@ -206,6 +225,70 @@ private slots:
         QCOMPARE(w.lastOutcome()->request.profile, qs::engine::RoundingProfile::Xnnpack);
     }
 
+    // The heatmap tab is shown: switching computes no histogram or density; the tabs that
+    // show them, opened later, draw the tensor selected last, bin for bin as the engine
+    // computes them. Reused buffers hold each tensor's own values.
+    void lazyTabsAreRightWhenFirstShown() {
+        MainWindow w;
+        w.resize(1440, 1000);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        QVERIFY(w.openModel(conformanceDir("resnet8_cifar_int8") + QStringLiteral("/model.tflite"),
+                            false));
+        QVERIFY(waitForRun(w));
+        auto* panel = w.tensorViews();
+        panel->tabs()->setCurrentIndex(0);
+        // Tensors of different sizes, so a reused buffer shrinks and grows.
+        const int order[] = {kTensor, 22, kTensor, 30, 36, 22};
+        for (int tensor : order) {
+            QVERIFY(selectTensor(w, tensor));
+            QVERIFY(panel->data());
+            QVERIFY(!panel->data()->histograms.ready());
+            QVERIFY(!panel->data()->density.ready());
+            const auto fresh = freshPlanes(w, tensor);
+            QCOMPARE(panel->data()->elements(), fresh.size());
+            for (size_t k = 0; k < qs::engine::analysis::kPlanes; ++k)
+                QVERIFY(std::equal(fresh.planes[k].begin(), fresh.planes[k].end(),
+                                   panel->data()->planes[k].begin()));
+            QVERIFY(std::equal(fresh.stored.begin(), fresh.stored.end(),
+                               panel->data()->stored.begin()));
+        }
+        const int last = order[std::size(order) - 1];
+        const auto fresh = freshPlanes(w, last);
+        const auto values = qs::engine::analysis::valueHistogram(fresh);
+        const auto errors = qs::engine::analysis::errorHistogram(fresh);
+        const auto density = qs::engine::analysis::referenceVsDequantized(fresh);
+
+        panel->tabs()->setCurrentIndex(2);
+        QVERIFY(panel->data()->histograms.ready());
+        auto* hist = panel->histograms();
+        const auto inside = barValues(hist->valueBars());
+        const auto clipped = barValues(hist->clippedBars());
+        QCOMPARE(inside.size(), values.histogram.counts.size());
+        for (size_t b = 0; b < inside.size(); ++b)
+            QCOMPARE(inside[b] + clipped[b], static_cast<double>(values.histogram.counts[b]));
+        const auto errorBars = barValues(hist->errorBars());
+        QCOMPARE(errorBars.size(), errors.counts.size());
+        for (size_t b = 0; b < errorBars.size(); ++b)
+            QCOMPARE(errorBars[b], static_cast<double>(errors.counts[b]));
+        QCOMPARE(barSum(hist->errorBars()), static_cast<double>(fresh.size()));
+
+        QVERIFY(!panel->data()->density.ready());
+        panel->tabs()->setCurrentIndex(3);
+        QVERIFY(panel->data()->density.ready());
+        auto* cells = panel->scatter()->density()->data();
+        QCOMPARE(cells->keySize(), density.n);
+        double sum = 0;
+        for (int y = 0; y < density.n; ++y)
+            for (int x = 0; x < density.n; ++x) {
+                const int c = density.counts[static_cast<size_t>(y * density.n + x)];
+                const double drawn = cells->cell(x, y);
+                QCOMPARE(std::isnan(drawn) ? 0.0 : drawn, static_cast<double>(c));
+                sum += c;
+            }
+        QCOMPARE(sum, static_cast<double>(fresh.size()));
+    }
+
     void everyPlotExports() {
         MainWindow w;
         w.resize(1440, 1000);
@@ -314,9 +397,9 @@ private slots:
         const double scatterMs = time([&] { panel->scatter()->redraw(); });
         const double satMs = time([&] { panel->saturation()->redraw(); });
         std::printf(
-            "[ timing ] breakdown: data %.1f ms; visible views %.1f ms; each view forced: "
-            "heatmap %.1f, bars %.1f, histograms %.1f, scatter %.1f, saturation (tiled) "
-            "%.1f ms; all views %.1f ms\n",
+            "[ timing ] breakdown: data (planes) %.1f ms; visible views %.1f ms; each view "
+            "forced: heatmap %.1f, bars %.1f, histograms (made on first draw) %.1f, scatter "
+            "(density made on first draw) %.1f, saturation (tiled) %.1f ms; all views %.1f ms\n",
             dataMs, lazyMs, heatMs, barsMs, histMs, scatterMs, satMs,
             dataMs + heatMs + barsMs + histMs + scatterMs + satMs);
         std::sort(ms.begin(), ms.end());
@@ -329,6 +412,15 @@ private slots:
         // A loose bound only: the machine running the tests may be shared.
         QVERIFY(ms.front() < 1000);
         shoot(w.tensorViews(), QStringLiteral("mobilenet_v2_large"));
+        // Every tab of the large tensor, its lazily made parts included.
+        const char* tabNames[] = {"heatmap", "channels", "histograms", "scatter_saturation"};
+        for (int tab = 1; tab < 4; ++tab) {
+            panel->tabs()->setCurrentIndex(tab);
+            shoot(panel, QStringLiteral("mobilenet_v2_large_%1").arg(QLatin1String(tabNames[tab])));
+        }
+        panel->tabs()->setCurrentIndex(0);
+        panel->heatmap()->setTiled(true);
+        shoot(panel, QStringLiteral("mobilenet_v2_large_heatmap_tiled"));
     }
 };
 

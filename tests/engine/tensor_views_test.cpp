@@ -7,7 +7,9 @@
 #include <cmath>
 #include <cstring>
 #include <numeric>
+#include <random>
 
+#include "engine/analysis/float_twin.h"
 #include "engine/analysis/tensor_views.h"
 
 namespace qs::engine::analysis {
@@ -127,6 +129,178 @@ TEST(TensorViewsTest, PerChannelScaleGivesEachChannelItsOwnLsb) {
     ASSERT_TRUE(p) << p.error().message;
     EXPECT_FLOAT_EQ(p->plane(Quantity::ErrorLsb)[0], 1.f);  // (4 - 3) / 1
     EXPECT_FLOAT_EQ(p->plane(Quantity::ErrorLsb)[1], 2.f);  // (1 - 0.5) / 0.25
+}
+
+// The one-pass planes against a plain computation, element by element, on every layout the
+// pass walks differently: channels last per-tensor and per-channel, channel axis first (conv
+// weights) and in the middle, one map of rows x features per-tensor and per-channel on either
+// axis, long runs cut into pieces, NaN references, int8/uint8/int16/int32 and float; each
+// time filling the buffers of an earlier result of another size.
+TEST(TensorViewsTest, PlanesMatchAPlainComputationOnEveryLayout) {
+    struct Case {
+        const char* name;
+        DType dtype;
+        std::vector<int32_t> shape;
+        int axis;  // per-channel along this axis, -1 per-tensor
+    };
+    const Case cases[] = {
+        {"NHWC int8", DType::Int8, {1, 37, 29, 24}, -1},
+        {"NHWC uint8", DType::UInt8, {2, 9, 7, 5}, -1},
+        {"conv weights, axis 0", DType::Int8, {16, 3, 3, 40}, 0},
+        {"depthwise weights, axis 3", DType::Int8, {1, 3, 3, 48}, 3},
+        {"NCHW-like, axis 1", DType::Int8, {2, 6, 50, 70}, 1},
+        {"FC per-tensor, long rows", DType::Int8, {20, 5000}, -1},
+        {"FC axis 0", DType::Int8, {30, 3000}, 0},
+        {"FC axis 1", DType::Int8, {30, 70}, 1},
+        {"vector", DType::Int8, {9000}, -1},
+        {"int16", DType::Int16, {1, 10, 10, 8}, -1},
+        {"int32", DType::Int32, {64}, -1},
+        {"rank 5", DType::Int8, {1, 2, 3, 4, 5}, -1},
+        {"float", DType::Float32, {1, 33, 17, 12}, -1},
+        {"empty", DType::Int8, {1, 0, 4, 3}, -1},
+    };
+    std::mt19937 rng(7);
+    std::uniform_real_distribution<float> unit(0.f, 1.f);
+    std::normal_distribution<float> noise(0.f, 0.05f);
+    TensorPlanes previous;
+    for (const Case& c : cases) {
+        SCOPED_TRACE(c.name);
+        TensorValue quant(c.dtype, c.shape), ref(DType::Float32, c.shape);
+        const int64_t n = quant.numElements();
+        int64_t lo = -128, hi = 127;
+        if (c.dtype == DType::UInt8) lo = 0, hi = 255;
+        if (c.dtype == DType::Int16) lo = -32768, hi = 32767;
+        // Saturation is counted at the dtype's ends; int32 values stay well inside them.
+        const int64_t type_lo = c.dtype == DType::Int32 ? INT32_MIN : lo;
+        const int64_t type_hi = c.dtype == DType::Int32 ? INT32_MAX : hi;
+        if (c.dtype == DType::Int32) lo = -100000, hi = 100000;
+        model::Quantization q;
+        if (c.dtype != DType::Float32) {
+            const int channels = c.axis >= 0 ? c.shape[static_cast<size_t>(c.axis)] : 1;
+            q.quantized_dimension = std::max(c.axis, 0);
+            for (int k = 0; k < channels; ++k) {
+                q.scales.push_back(0.001f + 0.1f * unit(rng));
+                q.zero_points.push_back(c.dtype == DType::UInt8 ? 128 : (c.axis < 0 ? 3 : 0));
+            }
+        }
+        std::uniform_int_distribution<int64_t> level(lo, hi);
+        float* r = ref.data<float>().data();
+        for (int64_t i = 0; i < n; ++i) {
+            int64_t v = level(rng);
+            const float u = unit(rng);
+            v = u < 0.3f ? 0 : (u < 0.35f ? hi : (u < 0.4f ? lo : v));
+            r[i] = static_cast<float>(v) * 0.05f + noise(rng);
+            if (unit(rng) < 0.01f) r[i] = NAN;
+            switch (c.dtype) {
+                case DType::Int8:
+                    quant.data<int8_t>()[static_cast<size_t>(i)] = static_cast<int8_t>(v);
+                    break;
+                case DType::UInt8:
+                    quant.data<uint8_t>()[static_cast<size_t>(i)] = static_cast<uint8_t>(v);
+                    break;
+                case DType::Int16:
+                    quant.data<int16_t>()[static_cast<size_t>(i)] = static_cast<int16_t>(v);
+                    break;
+                case DType::Int32:
+                    quant.data<int32_t>()[static_cast<size_t>(i)] = static_cast<int32_t>(v);
+                    break;
+                default:
+                    quant.data<float>()[static_cast<size_t>(i)] = r[i] + noise(rng);
+                    break;
+            }
+        }
+        auto p = tensorPlanes(quant, q, ref, std::move(previous));
+        ASSERT_TRUE(p) << p.error().message;
+        ASSERT_EQ(p->size(), n);
+        const bool quantized = c.dtype != DType::Float32;
+        EXPECT_EQ(p->quantized, quantized);
+        // Dequantized as float_twin's dequantizeValue; error and LSB error element by element.
+        auto deq = dequantizeValue(quant, q);
+        ASSERT_TRUE(deq);
+        auto same = [](float a, float b) { return a == b || (std::isnan(a) && std::isnan(b)); };
+        int64_t at_min = 0, at_max = 0;
+        const int64_t q_channels = static_cast<int64_t>(q.scales.size());
+        int64_t q_inner = 1;
+        for (size_t d = static_cast<size_t>(q.quantized_dimension) + 1; d < c.shape.size(); ++d)
+            q_inner *= c.shape[d];
+        for (int64_t i = 0; i < n; ++i) {
+            const auto u = static_cast<size_t>(i);
+            const float d = deq->data<float>()[u];
+            const float e = d - r[i];
+            ASSERT_TRUE(same(p->planes[0][u], r[i])) << i;
+            ASSERT_TRUE(same(p->planes[1][u], d)) << i;
+            ASSERT_TRUE(same(p->planes[2][u], e)) << i;
+            float lsb = e;
+            if (quantized) {
+                const float s =
+                    q.scales[q_channels > 1 ? static_cast<size_t>((i / q_inner) % q_channels) : 0];
+                lsb = e * static_cast<float>(1.0 / s);
+                int64_t v = 0;
+                switch (c.dtype) {
+                    case DType::Int8:
+                        v = quant.data<int8_t>()[u];
+                        break;
+                    case DType::UInt8:
+                        v = quant.data<uint8_t>()[u];
+                        break;
+                    case DType::Int16:
+                        v = quant.data<int16_t>()[u];
+                        break;
+                    default:
+                        v = quant.data<int32_t>()[u];
+                        break;
+                }
+                ASSERT_EQ(p->stored[u], v) << i;
+                at_min += v == type_lo, at_max += v == type_hi;
+            }
+            ASSERT_TRUE(same(p->planes[3][u], lsb)) << i;
+        }
+        if (quantized) {
+            EXPECT_EQ(p->at_qmin, at_min);
+            EXPECT_EQ(p->at_qmax, at_max);
+        }
+        // Each map channel's range over its cells, NaN skipped.
+        const MapLayout& l = p->layout;
+        for (size_t k = 0; k < kPlanes; ++k) {
+            float all_lo = INFINITY, all_hi = -INFINITY;
+            ASSERT_EQ(p->channel_range[k].size(), static_cast<size_t>(l.channels));
+            for (int ch = 0; ch < l.channels; ++ch) {
+                float ch_lo = INFINITY, ch_hi = -INFINITY;
+                for (int row = 0; row < l.rows; ++row)
+                    for (int col = 0; col < l.cols; ++col) {
+                        const float v = p->planes[k][static_cast<size_t>(l.index(ch, row, col))];
+                        if (std::isnan(v)) continue;
+                        ch_lo = std::min(ch_lo, v), ch_hi = std::max(ch_hi, v);
+                    }
+                if (ch_lo > ch_hi) ch_lo = ch_hi = 0;
+                EXPECT_EQ(p->channel_range[k][static_cast<size_t>(ch)].min, ch_lo)
+                    << k << ' ' << ch;
+                EXPECT_EQ(p->channel_range[k][static_cast<size_t>(ch)].max, ch_hi)
+                    << k << ' ' << ch;
+                if (ch_lo <= ch_hi && n > 0)
+                    all_lo = std::min(all_lo, ch_lo), all_hi = std::max(all_hi, ch_hi);
+            }
+            if (n == 0) all_lo = all_hi = 0;
+            EXPECT_EQ(p->range[k].min, all_lo) << k;
+            EXPECT_EQ(p->range[k].max, all_hi) << k;
+        }
+        // Histograms: each value in the bin its position gives, clipped values counted.
+        const GridHistogram g = valueHistogram(*p);
+        std::vector<int64_t> counts(g.histogram.counts.size(), 0);
+        int64_t below = 0, above = 0;
+        const auto last = static_cast<int64_t>(counts.size()) - 1;
+        for (int64_t i = 0; i < n; ++i) {
+            if (quantized) below += r[i]<g.clip_low, above += r[i]> g.clip_high;
+            if (std::isnan(r[i])) continue;
+            const double x = (static_cast<double>(r[i]) - g.histogram.lo) / g.histogram.width;
+            ++counts[static_cast<size_t>(
+                std::clamp<int64_t>(static_cast<int64_t>(std::floor(x)), 0, last))];
+        }
+        EXPECT_EQ(g.histogram.counts, counts);
+        EXPECT_EQ(g.clipped_low, below);
+        EXPECT_EQ(g.clipped_high, above);
+        previous = std::move(*p);
+    }
 }
 
 TEST(TensorViewsTest, SizeMismatchAndNonFloatReferenceFail) {

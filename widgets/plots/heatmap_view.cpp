@@ -340,7 +340,21 @@ void HeatmapView::redraw() {
         const int h = tilesY * (rows + m_gap) - m_gap;
         d->setSize(w, h);
         d->setRange(cellRange(w), cellRange(h));
-        std::fill_n(raw->cells(), static_cast<qint64>(w) * h, kNaN);  // gaps are transparent
+        // Gaps and unused tiles are transparent (NaN); the tiles themselves are all written
+        // below, so only what lies between them is filled first.
+        for (int ty = 0; ty < tilesY; ++ty) {
+            const qint64 y0 = static_cast<qint64>(ty) * (rows + m_gap);
+            const int tiles = std::min(m_tilesX, t.channels - ty * m_tilesX);
+            const int end = tiles * (cols + m_gap) - m_gap;  // after this band's last tile
+            for (int r = 0; r < rows; ++r) {
+                double* line = raw->cells() + (y0 + r) * w;
+                for (int tx = 0; tx + 1 < tiles; ++tx)
+                    std::fill_n(line + tx * (cols + m_gap) + cols, m_gap, kNaN);
+                std::fill(line + end, line + w, kNaN);
+            }
+            if (ty + 1 < tilesY)
+                std::fill_n(raw->cells() + (y0 + rows) * w, static_cast<qint64>(m_gap) * w, kNaN);
+        }
         // Per channel, z = a v + b: the tensor range as is, or per tile each tile mapped onto
         // the scale by its own range ([-1, 1] signed, [0, 1] otherwise) so a quiet channel
         // still shows its pattern.

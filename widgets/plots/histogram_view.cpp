@@ -79,10 +79,16 @@ HistogramView::HistogramView(QWidget* parent)
         stylePlot(p);
     }
     installPlotMenu(
-        m_values, [this] { return m_data ? histogramCsv(m_data->values, QString()) : QString(); },
+        m_values,
+        [this] {
+            return m_data ? histogramCsv(m_data->histograms.get().values, QString()) : QString();
+        },
         QStringLiteral("value-histogram"));
     installPlotMenu(
-        m_error, [this] { return m_data ? histogramCsv(m_data->error, QString()) : QString(); },
+        m_error,
+        [this] {
+            return m_data ? histogramCsv(m_data->histograms.get().error, QString()) : QString();
+        },
         QStringLiteral("error-histogram"));
     m_log->setToolTip(tr("Logarithmic count axis (shows rare outliers and clipped tails)"));
     connect(m_log, &QCheckBox::toggled, this, [this] { redraw(); });
@@ -133,12 +139,13 @@ void HistogramView::redraw() {
         return;
     }
     const TensorPlotData& t = *m_data;
-    const PlotHistogram& h = t.values;
+    const PlotHistograms& hs = t.histograms.get();
+    const PlotHistogram& h = hs.values;
     QVector<double> keys(h.counts.size()), inside(h.counts.size()), clipped(h.counts.size());
     double maxCount = 1;
     for (int b = 0; b < h.counts.size(); ++b) {
         keys[b] = h.center(b);
-        const bool clip = t.quantized && (keys[b] < t.clipLow || keys[b] > t.clipHigh);
+        const bool clip = t.quantized && (keys[b] < hs.clipLow || keys[b] > hs.clipHigh);
         (clip ? clipped : inside)[b] = h.counts[b];
         maxCount = std::max(maxCount, h.counts[b]);
     }
@@ -153,12 +160,12 @@ void HistogramView::redraw() {
 
     // Grid levels inside the view, drawn only when they are far enough apart to read.
     QVector<double> gk, gv;
-    if (t.quantized && t.gridStep > 0) {
-        const double levels = (hi - lo) / t.gridStep;
+    if (t.quantized && hs.gridStep > 0) {
+        const double levels = (hi - lo) / hs.gridStep;
         if (levels <= 600) {
             const double top = log ? std::pow(maxCount * 2.0, 0.06) : maxCount * 0.06;
-            const double first = std::ceil(lo / t.gridStep) * t.gridStep;
-            for (double x = first; x <= hi; x += t.gridStep) gk << x, gv << std::max(top, 1.0);
+            const double first = std::ceil(lo / hs.gridStep) * hs.gridStep;
+            for (double x = first; x <= hi; x += hs.gridStep) gk << x, gv << std::max(top, 1.0);
         }
     }
     m_grid->setData(gk, gv, true);
@@ -174,18 +181,18 @@ void HistogramView::redraw() {
         m_clipText->setText(tr("representable [%1, %2] (dashed)\nclipped: %3 below (%4 %), %5 "
                                "above (%6 %)")
                                 .arg(num(t.representableMin), num(t.representableMax))
-                                .arg(t.clippedLow)
-                                .arg(num(100.0 * static_cast<double>(t.clippedLow) / n))
-                                .arg(t.clippedHigh)
-                                .arg(num(100.0 * static_cast<double>(t.clippedHigh) / n)));
+                                .arg(hs.clippedLow)
+                                .arg(num(100.0 * static_cast<double>(hs.clippedLow) / n))
+                                .arg(hs.clippedHigh)
+                                .arg(num(100.0 * static_cast<double>(hs.clippedHigh) / n)));
     } else {
         m_clipText->setText(tr("float tensor: no quantization grid"));
     }
-    title(m_values, t.gridAligned
+    title(m_values, hs.gridAligned
                         ? tr("Float values, one bin per integer level (%1 values)").arg(h.total)
                         : tr("Float values (%1 values)").arg(h.total));
 
-    const PlotHistogram& e = t.error;
+    const PlotHistogram& e = hs.error;
     QVector<double> ek(e.counts.size());
     double emax = 1;
     for (int b = 0; b < e.counts.size(); ++b)

@@ -49,19 +49,19 @@ ScatterView::ScatterView(QWidget* parent) : QWidget(parent), m_plot(new QCustomP
         m_plot,
         [this] {
             if (!m_data) return QString();
-            const TensorPlotData& t = *m_data;
+            const PlotDensity& t = m_data->density.get();
             QString out =
                 QStringLiteral("float_low,float_high,dequantized_low,dequantized_high,count\n");
-            const double w = (t.densityHi - t.densityLo) / std::max(t.densityN, 1);
-            for (int y = 0; y < t.densityN; ++y)
-                for (int x = 0; x < t.densityN; ++x) {
-                    const int c = t.density[static_cast<size_t>(y * t.densityN + x)];
+            const double w = (t.hi - t.lo) / std::max(t.n, 1);
+            for (int y = 0; y < t.n; ++y)
+                for (int x = 0; x < t.n; ++x) {
+                    const int c = t.counts[static_cast<size_t>(y * t.n + x)];
                     if (c == 0) continue;
                     out += QStringLiteral("%1,%2,%3,%4,%5\n")
-                               .arg(t.densityLo + x * w, 0, 'g', 9)
-                               .arg(t.densityLo + (x + 1) * w, 0, 'g', 9)
-                               .arg(t.densityLo + y * w, 0, 'g', 9)
-                               .arg(t.densityLo + (y + 1) * w, 0, 'g', 9)
+                               .arg(t.lo + x * w, 0, 'g', 9)
+                               .arg(t.lo + (x + 1) * w, 0, 'g', 9)
+                               .arg(t.lo + y * w, 0, 'g', 9)
+                               .arg(t.lo + (y + 1) * w, 0, 'g', 9)
                                .arg(c);
                 }
             return out;
@@ -90,27 +90,28 @@ void ScatterView::showEvent(QShowEvent* event) {
 void ScatterView::redraw() {
     m_dirty = false;
     auto* d = m_density->data();
-    if (!m_data || m_data->densityN == 0) {
+    if (!m_data || m_data->density.get().n == 0) {
         d->setSize(1, 1);
         d->setCell(0, 0, std::nan(""));
         m_plot->replot();
         return;
     }
     const TensorPlotData& t = *m_data;
-    const int n = t.densityN;
-    const double w = (t.densityHi - t.densityLo) / n;
+    const PlotDensity& density = t.density.get();
+    const int n = density.n;
+    const double lo = density.lo, hi = density.hi;
+    const double w = (hi - lo) / n;
     d->setSize(n, n);
     // Cell centres, so the map spans exactly [lo, hi] on both axes.
-    d->setRange(QCPRange(t.densityLo + w / 2, t.densityHi - w / 2),
-                QCPRange(t.densityLo + w / 2, t.densityHi - w / 2));
+    d->setRange(QCPRange(lo + w / 2, hi - w / 2), QCPRange(lo + w / 2, hi - w / 2));
     for (int y = 0; y < n; ++y)
         for (int x = 0; x < n; ++x) {
-            const int c = t.density[static_cast<size_t>(y * n + x)];
+            const int c = density.counts[static_cast<size_t>(y * n + x)];
             d->setCell(x, y, c > 0 ? static_cast<double>(c) : std::nan(""));
         }
-    m_density->setDataRange(QCPRange(1, std::max(t.densityMax, 2)));
-    m_identity->start->setCoords(t.densityLo, t.densityLo);
-    m_identity->end->setCoords(t.densityHi, t.densityHi);
+    m_density->setDataRange(QCPRange(1, std::max(density.max, 2)));
+    m_identity->start->setCoords(lo, lo);
+    m_identity->end->setCoords(hi, hi);
     m_reprLo->setVisible(t.quantized);
     m_reprHi->setVisible(t.quantized);
     if (t.quantized) {
@@ -120,8 +121,8 @@ void ScatterView::redraw() {
         m_reprHi->point2->setCoords(1, t.representableMax);
     }
     m_plot->yAxis->setLabel(t.quantized ? tr("dequantized int value") : tr("engine value"));
-    m_plot->xAxis->setRange(t.densityLo, t.densityHi);
-    m_plot->yAxis->setRange(t.densityLo, t.densityHi);
+    m_plot->xAxis->setRange(lo, hi);
+    m_plot->yAxis->setRange(lo, hi);
     m_plot->replot();
 }
 

@@ -1,6 +1,8 @@
 // What the tensor views draw of one tensor: plain values prepared by the app from
 // engine/analysis/tensor_views.h. The views draw these numbers as they are; they compute no
-// statistics of their own.
+// statistics of their own. The maps' planes are read where the app keeps them (`storage`);
+// histograms and density are made by the app's function when a view first asks for them, so
+// switching tensors costs only what the visible tab draws.
 #pragma once
 
 #include <QString>
@@ -11,6 +13,10 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <memory>
+#include <optional>
+#include <span>
+#include <utility>
 #include <vector>
 
 namespace qs::widgets {
@@ -34,6 +40,46 @@ inline constexpr int kMapPlanes = 4;
 QString mapQuantityName(MapQuantity q, bool quantized);
 bool mapQuantitySigned(MapQuantity q);
 
+// A value made by `make` on the first get() (GUI thread only: the views ask for it when they
+// draw). A default-constructed Lazy gives T{}.
+template <class T>
+class Lazy {
+public:
+    Lazy() = default;
+    explicit Lazy(std::function<T()> make) : m_make(std::move(make)) {}
+    const T& get() const {
+        if (!m_value) {
+            m_value = m_make ? m_make() : T{};
+            m_make = nullptr;  // drop what it captured
+        }
+        return *m_value;
+    }
+    bool ready() const { return m_value.has_value(); }
+
+private:
+    mutable std::function<T()> m_make;
+    mutable std::optional<T> m_value;
+};
+
+// Histograms: reference values against the quantization grid, and the error.
+struct PlotHistograms {
+    static constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+    PlotHistogram values;
+    bool gridAligned = false;
+    double gridStep = 0;                     // spacing of the grid (the scale), 0 without one
+    double clipLow = kNaN, clipHigh = kNaN;  // values beyond these are clamped
+    qint64 clippedLow = 0, clippedHigh = 0;
+    PlotHistogram error;
+};
+
+// Density of (reference, dequantized) on an n x n grid over [lo, hi] on both axes.
+struct PlotDensity {
+    double lo = 0, hi = 1;
+    int n = 0;
+    std::vector<int32_t> counts;  // [y * n + x]
+    int max = 0;
+};
+
 struct TensorPlotData {
     static constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
@@ -49,28 +95,21 @@ struct TensorPlotData {
     QVector<int> shape;
     // Elements after the channel axis in the tensor's order (see index()).
     qint64 inner = 1;
-    // In the tensor's element order; ranges over the tensor and per map channel.
-    std::array<std::vector<float>, kMapPlanes> planes;
-    std::vector<int32_t> stored;  // stored integers (quantized tensors)
+    // In the tensor's element order, kept alive by `storage`; ranges over the tensor and per
+    // map channel.
+    std::array<std::span<const float>, kMapPlanes> planes;
+    std::span<const int32_t> stored;  // stored integers (quantized tensors)
+    std::shared_ptr<const void> storage;
     std::array<PlotRange, kMapQuantities> range;
     std::array<std::vector<PlotRange>, kMapQuantities> channelRange;
     qint64 qmin = 0, qmax = 0, atQmin = 0, atQmax = 0;
     double representableMin = kNaN, representableMax = kNaN;
 
-    // Histograms: reference values against the quantization grid, and the error.
-    PlotHistogram values;
-    bool gridAligned = false;
-    double gridStep = 0;                     // spacing of the grid (the scale), 0 without one
-    double clipLow = kNaN, clipHigh = kNaN;  // values beyond these are clamped
-    qint64 clippedLow = 0, clippedHigh = 0;
-    PlotHistogram error;
+    // Made when the histograms tab (or an export) first needs them.
+    Lazy<PlotHistograms> histograms;
     QString errorUnit;  // "LSB", or empty for a float tensor (float units)
-
-    // Density of (reference, dequantized) on an n x n grid over [lo, hi] on both axes.
-    double densityLo = 0, densityHi = 1;
-    int densityN = 0;
-    std::vector<int32_t> density;  // [y * n + x]
-    int densityMax = 0;
+    // Made when the scatter first needs it.
+    Lazy<PlotDensity> density;
 
     // Per channel (the metric channel axis): error metric and float vs representable range.
     QString metricName;
