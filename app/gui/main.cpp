@@ -148,12 +148,13 @@ int main(int argc, char** argv) {
     const QCommandLineOption mode(QStringLiteral("mode"),
                                   QStringLiteral("Error mode: accumulated or local."),
                                   QStringLiteral("M"));
-    const QCommandLineOption select(QStringLiteral("select"),
-                                    QStringLiteral("Select the op producing this tensor and show its "
-                                                   "tensor views; 'worst': the tensor with the worst "
-                                                   "value of the colour metric; a number: that "
-                                                   "tensor index."),
-                                    QStringLiteral("TENSOR"));
+    const QCommandLineOption select(
+        QStringLiteral("select"),
+        QStringLiteral("Select the op producing this tensor and show its "
+                       "tensor views; 'worst': the tensor with the worst "
+                       "value of the colour metric; a number: that "
+                       "tensor index."),
+        QStringLiteral("TENSOR"));
     const QCommandLineOption screenshot(
         QStringLiteral("screenshot"),
         QStringLiteral("Save the window as a PNG after the run, then exit."),
@@ -191,8 +192,7 @@ int main(int argc, char** argv) {
                                         QStringLiteral("With --lesson: go to step K (1-based)."),
                                         QStringLiteral("K"));
     parser.addOptions({floatModel, input, seed, profile, mode, select, lab, trace, diffProfiles,
-                       playground, workshop, lesson, lessonStep, screenshot, verbose,
-                       benchViews});
+                       playground, workshop, lesson, lessonStep, screenshot, verbose, benchViews});
     parser.process(app);
 
     int benchSwitches = 0;
