@@ -344,6 +344,8 @@ namespace {
 
 class DepthwiseConv2DKernel final : public Kernel {
 public:
+    // Every path stores every output element.
+    bool writesWholeOutputs() const override { return true; }
     Result<void> prepare(PrepareContext& ctx) override {
         const auto* o = ctx.options<model::DepthwiseConv2DOptions>();
         const TensorInfo* input = ctx.input(0);
