@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <memory>
 
 #include "model/str_format.h"
@@ -105,6 +106,34 @@ std::vector<float> dequantizeWith(int64_t n, std::span<const int32_t> shape,
     return out;
 }
 
+// 8-bit values through a table of the 256 levels of each channel, each entry computed by
+// dequantizeWith's own formula (so identical), when the channels are long enough to repay it.
+template <class T>
+std::vector<float> dequantizeBytes(int64_t n, std::span<const int32_t> shape,
+                                   const model::Quantization& q, const T* src) {
+    const ChannelIndexer channel(shape, q);
+    const int64_t channels = channel.per_channel ? channel.size : 1;
+    const int64_t inner = channel.per_channel ? channel.inner : n;
+    const int64_t outer = channels * inner > 0 ? n / (channels * inner) : 0;
+    if (outer * inner < 256)
+        return dequantizeWith(n, shape, q, [&](int64_t i) { return int64_t{src[i]}; });
+    std::vector<float> out(static_cast<size_t>(n));
+    constexpr int64_t kLow = std::numeric_limits<T>::min();
+    float table[256];
+    for (int64_t c = 0; c < channels; ++c) {
+        const double s = q.scale(static_cast<size_t>(c));
+        const int64_t z = q.zeroPoint(static_cast<size_t>(c));
+        for (int64_t v = 0; v < 256; ++v)
+            table[v] = static_cast<float>(s * static_cast<double>(v + kLow - z));
+        for (int64_t o = 0; o < outer; ++o) {
+            const int64_t base = (o * channels + c) * inner;
+            for (int64_t k = 0; k < inner; ++k)
+                out[static_cast<size_t>(base + k)] = table[int64_t{src[base + k]} - kLow];
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
 float halfToFloat(uint16_t h) {
@@ -138,13 +167,40 @@ bool twinConverts(const model::Tensor& t) {
     return model::isQuantizable(t.dtype) && t.quantization.isQuantized();
 }
 
-Result<std::vector<float>> dequantizeConstant(const model::Tensor& t) {
-    const std::string what = strFormat("tensor '{}'", t.name);
+namespace {
+
+// What dequantizeConstant rejects, before any work.
+Result<void> checkConstant(const model::Tensor& t, const std::string& what) {
     if (!t.isConstant()) return fail(what + " is not a constant");
     if (t.sparsity) return fail(what + " is sparse; densify it first");
-    const int64_t n = t.numElements();
     if (t.byteSize() != static_cast<int64_t>(t.data.size()))
         return fail(strFormat("{} holds {} bytes, expected {}", what, t.data.size(), t.byteSize()));
+    switch (t.dtype) {
+        case DType::Float32:
+        case DType::Float16:
+            return {};
+        case DType::Int8:
+        case DType::UInt8:
+        case DType::Int16:
+        case DType::Int32:
+        case DType::Int64:
+        case DType::Int4:
+            return checkChannels(t.shape, t.quantization, what);
+        default:
+            return fail(strFormat("{}: cannot dequantize {}", what, model::dtypeName(t.dtype)));
+    }
+}
+
+}  // namespace
+
+bool dequantizable(const model::Tensor& t) {
+    return checkConstant(t, {}).has_value();
+}
+
+Result<std::vector<float>> dequantizeConstant(const model::Tensor& t) {
+    const std::string what = strFormat("tensor '{}'", t.name);
+    if (auto c = checkConstant(t, what); !c) return std::unexpected(c.error());
+    const int64_t n = t.numElements();
     const uint8_t* p = t.data.data();
     switch (t.dtype) {
         case DType::Float32: {
@@ -161,15 +217,11 @@ Result<std::vector<float>> dequantizeConstant(const model::Tensor& t) {
         default:
             break;
     }
-    if (auto c = checkChannels(t.shape, t.quantization, what); !c)
-        return std::unexpected(c.error());
     switch (t.dtype) {
         case DType::Int8:
-            return dequantizeWith(n, t.shape, t.quantization,
-                                  [&](int64_t i) { return int64_t{static_cast<int8_t>(p[i])}; });
+            return dequantizeBytes(n, t.shape, t.quantization, reinterpret_cast<const int8_t*>(p));
         case DType::UInt8:
-            return dequantizeWith(n, t.shape, t.quantization,
-                                  [&](int64_t i) { return int64_t{p[i]}; });
+            return dequantizeBytes(n, t.shape, t.quantization, p);
         case DType::Int16:
             return dequantizeWith(n, t.shape, t.quantization,
                                   [&](int64_t i) { return int64_t{loadLE<int16_t>(p + 2 * i)}; });
