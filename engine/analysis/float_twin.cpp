@@ -115,7 +115,7 @@ std::vector<float> dequantizeBytes(int64_t n, std::span<const int32_t> shape,
     const int64_t channels = channel.per_channel ? channel.size : 1;
     const int64_t inner = channel.per_channel ? channel.inner : n;
     const int64_t outer = channels * inner > 0 ? n / (channels * inner) : 0;
-    if (outer * inner < 256)
+    if (outer * inner < 64)
         return dequantizeWith(n, shape, q, [&](int64_t i) { return int64_t{src[i]}; });
     std::vector<float> out(static_cast<size_t>(n));
     constexpr int64_t kLow = std::numeric_limits<T>::min();
