@@ -79,10 +79,10 @@ Result<void> checkChannels(std::span<const int32_t> shape, const model::Quantiza
 
 // reference/dequantize.h: float(double(scale) * (q - zero_point)). Elements are visited as
 // [outer, channel, inner] blocks so no index is divided per element.
+// Writes n values to `dst`.
 template <class Get>
-std::vector<float> dequantizeWith(int64_t n, std::span<const int32_t> shape,
-                                  const model::Quantization& q, Get get) {
-    std::vector<float> out(static_cast<size_t>(n));
+void dequantizeWith(int64_t n, std::span<const int32_t> shape, const model::Quantization& q,
+                    Get get, float* dst) {
     const ChannelIndexer channel(shape, q);
     const int64_t channels = channel.per_channel ? channel.size : 1;
     const int64_t inner = channel.per_channel ? channel.inner : n;
@@ -93,7 +93,6 @@ std::vector<float> dequantizeWith(int64_t n, std::span<const int32_t> shape,
         scale[static_cast<size_t>(c)] = q.scale(static_cast<size_t>(c));
         zp[static_cast<size_t>(c)] = q.zeroPoint(static_cast<size_t>(c));
     }
-    float* dst = out.data();
     for (int64_t o = 0; o < outer; ++o) {
         for (int64_t c = 0; c < channels; ++c) {
             const double s = scale[static_cast<size_t>(c)];
@@ -103,21 +102,27 @@ std::vector<float> dequantizeWith(int64_t n, std::span<const int32_t> shape,
                 dst[base + k] = static_cast<float>(s * static_cast<double>(get(base + k) - z));
         }
     }
+}
+template <class Get>
+std::vector<float> dequantizeWith(int64_t n, std::span<const int32_t> shape,
+                                  const model::Quantization& q, Get get) {
+    std::vector<float> out(static_cast<size_t>(n));
+    dequantizeWith(n, shape, q, get, out.data());
     return out;
 }
 
 // 8-bit values through a table of the 256 levels of each channel, each entry computed by
 // dequantizeWith's own formula (so identical), when the channels are long enough to repay it.
 template <class T>
-std::vector<float> dequantizeBytes(int64_t n, std::span<const int32_t> shape,
-                                   const model::Quantization& q, const T* src) {
+void dequantizeBytes(int64_t n, std::span<const int32_t> shape, const model::Quantization& q,
+                     const T* src, float* out) {
     const ChannelIndexer channel(shape, q);
     const int64_t channels = channel.per_channel ? channel.size : 1;
     const int64_t inner = channel.per_channel ? channel.inner : n;
     const int64_t outer = channels * inner > 0 ? n / (channels * inner) : 0;
     if (outer * inner < 64)
-        return dequantizeWith(n, shape, q, [&](int64_t i) { return int64_t{src[i]}; });
-    std::vector<float> out(static_cast<size_t>(n));
+        return dequantizeWith(
+            n, shape, q, [&](int64_t i) { return int64_t{src[i]}; }, out);
     constexpr int64_t kLow = std::numeric_limits<T>::min();
     float table[256];
     for (int64_t c = 0; c < channels; ++c) {
@@ -128,9 +133,15 @@ std::vector<float> dequantizeBytes(int64_t n, std::span<const int32_t> shape,
         for (int64_t o = 0; o < outer; ++o) {
             const int64_t base = (o * channels + c) * inner;
             for (int64_t k = 0; k < inner; ++k)
-                out[static_cast<size_t>(base + k)] = table[int64_t{src[base + k]} - kLow];
+                out[base + k] = table[int64_t{src[base + k]} - kLow];
         }
     }
+}
+template <class T>
+std::vector<float> dequantizeBytes(int64_t n, std::span<const int32_t> shape,
+                                   const model::Quantization& q, const T* src) {
+    std::vector<float> out(static_cast<size_t>(n));
+    dequantizeBytes(n, shape, q, src, out.data());
     return out;
 }
 
@@ -246,12 +257,12 @@ Result<std::vector<float>> dequantizeConstant(const model::Tensor& t) {
 }
 
 Result<TensorValue> dequantizeValue(const TensorValue& v, const model::Quantization& q) {
-    TensorValue out(DType::Float32, v.shape());
+    if (v.dtype() == DType::Float32) return v;
+    // Every path below writes all n elements (or fails).
+    TensorValue out(DType::Float32, v.shape(), TensorValue::Uninitialized{});
     auto dst = out.data<float>();
     const int64_t n = v.numElements();
     switch (v.dtype()) {
-        case DType::Float32:
-            return v;
         case DType::Float16: {
             auto src = v.data<uint16_t>();
             for (int64_t i = 0; i < n; ++i)
@@ -263,16 +274,16 @@ Result<TensorValue> dequantizeValue(const TensorValue& v, const model::Quantizat
     }
     if (auto c = checkChannels(v.shape(), q, "value"); !c) return std::unexpected(c.error());
     auto fill = [&](auto src) {
-        auto d = dequantizeWith(n, v.shape(), q,
-                                [&](int64_t i) { return int64_t{src[static_cast<size_t>(i)]}; });
-        std::memcpy(dst.data(), d.data(), d.size() * sizeof(float));
+        dequantizeWith(
+            n, v.shape(), q, [&](int64_t i) { return int64_t{src[static_cast<size_t>(i)]}; },
+            dst.data());
     };
     switch (v.dtype()) {
         case DType::Int8:
-            fill(v.data<int8_t>());
+            dequantizeBytes(n, v.shape(), q, v.data<int8_t>().data(), dst.data());
             break;
         case DType::UInt8:
-            fill(v.data<uint8_t>());
+            dequantizeBytes(n, v.shape(), q, v.data<uint8_t>().data(), dst.data());
             break;
         case DType::Int16:
             fill(v.data<int16_t>());
