@@ -1,5 +1,6 @@
-// An owning, runtime tensor: what the executor produces for every op output and what the
-// recorder callback, the .npy writer and later analysis consume.
+// A runtime tensor: what the executor produces for every op output and what the recorder
+// callback, the .npy writer and later analysis consume. It owns its bytes, except a view of a
+// model constant (viewOfConstant), which the executor uses instead of copying constants.
 #pragma once
 
 #include <cstddef>
