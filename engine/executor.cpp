@@ -118,7 +118,7 @@ Result<std::unique_ptr<Plan>> PreparedGraph::Impl::preparePlan(
         if (t.is_variable) plan->variables.push_back(i);
         // Sparse constants stay encoded: only DENSIFY reads them (through model_tensor).
         if (t.isConstant() && !t.sparsity) {
-            auto v = TensorValue::fromConstant(t);
+            auto v = TensorValue::viewOfConstant(t);
             if (v) {
                 plan->constants[i] = std::make_unique<TensorValue>(std::move(*v));
                 info.constant = plan->constants[i].get();
@@ -348,10 +348,12 @@ Result<OpsOutcome> PreparedGraph::Impl::runOps(Plan& plan, std::vector<TensorVal
             }
         }
         std::vector<TensorValue*> outs;
+        const bool whole = plan.kernels[i]->writesWholeOutputs();
         for (TensorId t : op.outputs) {
             const auto idx = static_cast<size_t>(t.value);
             const auto& info = plan.infos[idx];
-            values[idx] = TensorValue(info.dtype, info.shape);
+            values[idx] = whole ? TensorValue(info.dtype, info.shape, TensorValue::Uninitialized{})
+                                : TensorValue(info.dtype, info.shape);
             values[idx].setQuantization(sg.tensors[idx].quantization);
             outs.push_back(&values[idx]);
         }

@@ -50,7 +50,7 @@ std::string shapeString(std::span<const int32_t> shape) {
 }
 
 void TensorValue::FreeDeleter::operator()(uint8_t* p) const {
-    std::free(p);
+    if (owns) std::free(p);
 }
 
 void TensorValue::checkType(bool ok) {
@@ -60,7 +60,7 @@ void TensorValue::checkType(bool ok) {
     }
 }
 
-void TensorValue::allocate(size_t bytes) {
+void TensorValue::allocate(size_t bytes, bool zero) {
     m_size = bytes;
     // aligned_alloc needs a size that is a multiple of the alignment; round up and keep at
     // least one block so data() never returns null.
@@ -71,14 +71,19 @@ void TensorValue::allocate(size_t bytes) {
         std::fputs("qs_engine: out of memory\n", stderr);
         std::abort();
     }
-    std::memset(p, 0, rounded);
-    m_data.reset(p);
+    if (zero) std::memset(p, 0, rounded);
+    m_data = std::unique_ptr<uint8_t[], FreeDeleter>(p, FreeDeleter{});
     m_valid = true;
 }
 
 TensorValue::TensorValue(DType dtype, std::vector<int32_t> shape)
     : m_dtype(dtype), m_shape(std::move(shape)) {
     allocate(static_cast<size_t>(shapeElements(m_shape)) * dtypeSize(dtype));
+}
+
+TensorValue::TensorValue(DType dtype, std::vector<int32_t> shape, Uninitialized)
+    : m_dtype(dtype), m_shape(std::move(shape)) {
+    allocate(static_cast<size_t>(shapeElements(m_shape)) * dtypeSize(dtype), false);
 }
 
 TensorValue::TensorValue(const TensorValue& other)
@@ -119,6 +124,24 @@ Result<TensorValue> TensorValue::fromConstant(const model::Tensor& tensor) {
         return v;
     }
     v->setQuantization(tensor.quantization);
+    return v;
+}
+
+Result<TensorValue> TensorValue::viewOfConstant(const model::Tensor& tensor) {
+    const size_t es = dtypeSize(tensor.dtype);
+    // Compiler-vectorized loops assume at least element alignment; 16 covers every dtype.
+    const bool aligned = reinterpret_cast<uintptr_t>(tensor.data.data()) % 16 == 0;
+    if (es == 0 || !aligned || tensor.data.empty() ||
+        tensor.data.size() != static_cast<size_t>(shapeElements(tensor.shape)) * es)
+        return fromConstant(tensor);  // fromConstant reports what is wrong, or copies
+    TensorValue v;
+    v.m_dtype = tensor.dtype;
+    v.m_shape = tensor.shape;
+    v.m_size = tensor.data.size();
+    v.m_valid = true;
+    v.m_data = std::unique_ptr<uint8_t[], FreeDeleter>(const_cast<uint8_t*>(tensor.data.data()),
+                                                       FreeDeleter{false});
+    v.m_quant = tensor.quantization;
     return v;
 }
 

@@ -1,5 +1,6 @@
-// An owning, runtime tensor: what the executor produces for every op output and what the
-// recorder callback, the .npy writer and later analysis consume.
+// A runtime tensor: what the executor produces for every op output and what the recorder
+// callback, the .npy writer and later analysis consume. It owns its bytes, except a view of a
+// model constant (viewOfConstant), which the executor uses instead of copying constants.
 #pragma once
 
 #include <cstddef>
@@ -48,6 +49,10 @@ public:
     TensorValue() = default;
     // Zero-filled tensor of the given dtype and shape.
     TensorValue(model::DType dtype, std::vector<int32_t> shape);
+    // The same with its bytes left unset, for a kernel output that eval writes completely
+    // (Kernel::writesWholeOutputs): no memset of memory that is about to be overwritten.
+    struct Uninitialized {};
+    TensorValue(model::DType dtype, std::vector<int32_t> shape, Uninitialized);
     TensorValue(const TensorValue& other);
     TensorValue& operator=(const TensorValue& other);
     TensorValue(TensorValue&&) noexcept = default;
@@ -55,6 +60,11 @@ public:
 
     // A copy of a constant tensor of the model (data, shape, dtype and quantization).
     static Result<TensorValue> fromConstant(const model::Tensor& tensor);
+    // The same without the copy when the bytes are aligned for any element type: a read-only
+    // view of the model's (memory-mapped) constant, valid while the model lives. Copying the
+    // returned value makes an owning copy. Its mutable accessors must not be written through.
+    static Result<TensorValue> viewOfConstant(const model::Tensor& tensor);
+    bool isView() const { return !m_data.get_deleter().owns; }
     // Raw bytes (must be exactly numElements() * element size).
     static Result<TensorValue> fromBytes(model::DType dtype, std::vector<int32_t> shape,
                                          std::span<const uint8_t> bytes);
@@ -97,9 +107,14 @@ public:
 
 private:
     struct FreeDeleter {
+        // A user-declared constructor, not a member initializer: the latter would not count
+        // as default-constructible inside the still incomplete TensorValue.
+        FreeDeleter() noexcept : owns(true) {}
+        explicit FreeDeleter(bool own) noexcept : owns(own) {}
+        bool owns;  // false: a view of a model constant (viewOfConstant)
         void operator()(uint8_t* p) const;
     };
-    void allocate(size_t bytes);
+    void allocate(size_t bytes, bool zero = true);
     static void checkType(bool ok);
 
     model::DType m_dtype = model::DType::Float32;

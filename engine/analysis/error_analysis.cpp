@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
+#include <optional>
 #include <unordered_map>
 
 #include "engine/analysis/float_twin.h"
@@ -84,6 +86,50 @@ std::vector<int64_t> rawConstant(const model::Tensor& t) {
     return out;
 }
 
+// Per channel of [outer, channels, inner] blocks: the smallest and largest stored integer.
+// Typed loops over the file's bytes for the common dtypes (memcpy loads: a constant's bytes
+// need not be aligned); false for the others (the caller unpacks them with rawConstant).
+template <class T>
+void typedRawRange(const uint8_t* p, int64_t outer, int64_t nch, int64_t in,
+                   std::vector<int64_t>& lo, std::vector<int64_t>& hi) {
+    for (int64_t c = 0; c < nch; ++c) {
+        T a = std::numeric_limits<T>::max(), b = std::numeric_limits<T>::min();
+        for (int64_t o = 0; o < outer; ++o) {
+            const uint8_t* row = p + (o * nch + c) * in * static_cast<int64_t>(sizeof(T));
+            for (int64_t k = 0; k < in; ++k) {
+                T v;
+                std::memcpy(&v, row + k * static_cast<int64_t>(sizeof(T)), sizeof(T));
+                a = v < a ? v : a;
+                b = v > b ? v : b;
+            }
+        }
+        lo[static_cast<size_t>(c)] = a;
+        hi[static_cast<size_t>(c)] = b;
+    }
+}
+bool rawRange(const model::Tensor& t, int64_t outer, int64_t nch, int64_t in,
+              std::vector<int64_t>& lo, std::vector<int64_t>& hi) {
+    if (static_cast<int64_t>(t.data.size()) != t.byteSize()) return false;
+    lo.assign(static_cast<size_t>(nch), INT64_MAX);
+    hi.assign(static_cast<size_t>(nch), INT64_MIN);
+    switch (t.dtype) {
+        case DType::Int8:
+            typedRawRange<int8_t>(t.data.data(), outer, nch, in, lo, hi);
+            return true;
+        case DType::UInt8:
+            typedRawRange<uint8_t>(t.data.data(), outer, nch, in, lo, hi);
+            return true;
+        case DType::Int16:
+            typedRawRange<int16_t>(t.data.data(), outer, nch, in, lo, hi);
+            return true;
+        case DType::Int32:
+            typedRawRange<int32_t>(t.data.data(), outer, nch, in, lo, hi);
+            return true;
+        default:
+            return false;
+    }
+}
+
 // The output-channel axis of an op's weights when the weights are quantized per tensor.
 int weightAxis(BuiltinOp op, const model::Tensor& w) {
     if (w.quantization.isPerChannel()) return channelAxis(w.shape, w.quantization);
@@ -149,9 +195,7 @@ std::vector<WeightReport> weightReports(const model::Model& quant, const model::
             r.role = bias ? "bias" : "weights";
             if (!bias && !weights) weights = &t;
             r.channel_axis = bias ? (t.shape.empty() ? -1 : 0) : weightAxis(op.opcode, t);
-            auto values = dequantizeConstant(t);
-            const auto raw = rawConstant(t);
-            if (!values || raw.size() != values->size()) continue;
+            if (!dequantizable(t)) continue;
             int64_t inner = 1, channels = 1;
             if (r.channel_axis >= 0) {
                 channels = t.shape[static_cast<size_t>(r.channel_axis)];
@@ -167,12 +211,48 @@ std::vector<WeightReport> weightReports(const model::Model& quant, const model::
                 ch.q_min = INT64_MAX;
                 ch.q_max = INT64_MIN;
             }
-            {
-                // [outer, channel, inner] blocks: no per-element division.
-                const int64_t total = static_cast<int64_t>(values->size());
-                const int64_t in = r.channel_axis >= 0 ? inner : total;
-                const int64_t nch = r.channel_axis >= 0 ? channels : 1;
-                const int64_t outer = nch * in > 0 ? total / (nch * in) : 0;
+            // The float twin or a paired float model needs the dequantized values; the
+            // statistics alone do not (below).
+            std::optional<std::vector<float>> values;
+            std::vector<int64_t> raw;
+            auto loadValues = [&] {
+                if (values) return !values->empty();
+                auto v = dequantizeConstant(t);
+                raw = rawConstant(t);
+                values.emplace();
+                if (v && raw.size() == v->size()) *values = std::move(*v);
+                return !values->empty();
+            };
+            // [outer, channel, inner] blocks: no per-element division.
+            const int64_t total = t.numElements();
+            const int64_t in = r.channel_axis >= 0 ? inner : total;
+            const int64_t nch = r.channel_axis >= 0 ? channels : 1;
+            const int64_t outer = nch * in > 0 ? total / (nch * in) : 0;
+            // With a finite nonzero scale, float(double(s) * (q - zp)) is monotone in q, so
+            // the dequantized extremes are those of the stored extremes, dequantized the same
+            // way (bit for bit what the element loop below finds); other scales take that loop.
+            std::vector<int64_t> qlo, qhi;
+            bool by_raw = rawRange(t, outer, nch, in, qlo, qhi);
+            for (size_t c = 0; by_raw && c < r.channels.size(); ++c)
+                by_raw = std::isfinite(r.channels[c].scale) && r.channels[c].scale != 0;
+            if (by_raw) {
+                for (int64_t c = 0; c < nch; ++c) {
+                    auto& ch = r.channels[static_cast<size_t>(c)];
+                    if (outer * in <= 0) continue;
+                    const double sc = ch.scale;
+                    auto deq = [&](int64_t q) {
+                        return static_cast<double>(
+                            static_cast<float>(sc * static_cast<double>(q - ch.zero_point)));
+                    };
+                    const int64_t a = qlo[static_cast<size_t>(c)], b = qhi[static_cast<size_t>(c)];
+                    ch.min = sc > 0 ? deq(a) : deq(b);
+                    ch.max = sc > 0 ? deq(b) : deq(a);
+                    ch.absmax = std::max(std::fabs(ch.min), std::fabs(ch.max));
+                    ch.q_min = a;
+                    ch.q_max = b;
+                }
+            } else {
+                if (!loadValues()) continue;
                 for (int64_t c = 0; c < nch; ++c) {
                     double lo = INFINITY, hi = -INFINITY;
                     int64_t qlo = INT64_MAX, qhi = INT64_MIN;
@@ -219,7 +299,7 @@ std::vector<WeightReport> weightReports(const model::Model& quant, const model::
             }
             if (float_model && pairing.float_of.size() > static_cast<size_t>(id.value)) {
                 const TensorId ft = pairing.float_of[static_cast<size_t>(id.value)];
-                if (ft.valid()) {
+                if (ft.valid() && loadValues()) {
                     const auto& f = float_model->main().tensor(ft);
                     auto fvals = dequantizeConstant(f);
                     if (fvals && fvals->size() == values->size()) {
@@ -322,6 +402,22 @@ Result<ErrorAnalysis> analyze(const model::Model& quant, const model::Model* flo
             quant_of[static_cast<size_t>(r.value)] = TensorId(static_cast<int32_t>(i));
     }
 
+    // Reference tensor -> the trackers comparing against it (accumulated mode), as ranges
+    // [start[r], start[r + 1]) of trackers_of_ref.
+    std::vector<int> trackers_of_ref_start(rsg.tensors.size() + 1, 0), trackers_of_ref;
+    for (const auto& tr : trackers)
+        ++trackers_of_ref_start[static_cast<size_t>(tr.out.reference_tensor.value) + 1];
+    for (size_t r = 1; r < trackers_of_ref_start.size(); ++r)
+        trackers_of_ref_start[r] += trackers_of_ref_start[r - 1];
+    trackers_of_ref.resize(trackers.size());
+    {
+        std::vector<int> fill(trackers_of_ref_start.begin(), trackers_of_ref_start.end() - 1);
+        for (size_t ti = 0; ti < trackers.size(); ++ti)
+            trackers_of_ref[static_cast<size_t>(
+                fill[static_cast<size_t>(trackers[ti].out.reference_tensor.value)]++)] =
+                static_cast<int>(ti);
+    }
+
     for (int s = 0; s < sample_count; ++s) {
         auto given = source(s);
         if (!given) return std::unexpected(given.error());
@@ -373,6 +469,16 @@ Result<ErrorAnalysis> analyze(const model::Model& quant, const model::Model* flo
 
         RunOptions ropt;
         ropt.plain = options.plain;
+        if (options.mode == ErrorMode::Accumulated) {
+            // Each reference tensor is compared as soon as it exists, while its bytes are still
+            // in cache (a float activation of mobilenet_v2 is up to 4.8 MB).
+            ropt.recorder = [&](OpId, TensorId rt, const TensorValue& rv) {
+                const auto r = static_cast<size_t>(rt.value);
+                if (r + 1 >= trackers_of_ref_start.size()) return;
+                for (int k = trackers_of_ref_start[r]; k < trackers_of_ref_start[r + 1]; ++k)
+                    compare(static_cast<size_t>(trackers_of_ref[static_cast<size_t>(k)]), rv);
+            };
+        }
         std::vector<TensorValue> replacements;
         if (options.mode == ErrorMode::Local) {
             replacements.resize(rsg.tensors.size());
@@ -402,14 +508,7 @@ Result<ErrorAnalysis> analyze(const model::Model& quant, const model::Model* flo
         auto rres = rprep->run(rin, ropt);
         if (!rres) return std::unexpected(rres.error());
         if (failure) return std::unexpected(*failure);
-        if (options.mode == ErrorMode::Accumulated) {
-            for (size_t ti = 0; ti < trackers.size(); ++ti) {
-                const auto& rv =
-                    rres->values[static_cast<size_t>(trackers[ti].out.reference_tensor.value)];
-                if (rv.valid()) compare(ti, rv);
-            }
-            if (failure) return std::unexpected(*failure);
-        }
+
         if (s == 0) {
             for (const auto& w : qres->warnings)
                 if (std::find(result.warnings.begin(), result.warnings.end(),

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <string_view>
 #include <variant>
@@ -100,10 +101,10 @@ struct ChannelIndexer {
 
 // reference/dequantize.h: float(double(scale) * (q - zero_point)). Elements are visited as
 // [outer, channel, inner] blocks so no index is divided per element.
+// Writes n values to `dst`.
 template <class Get>
-std::vector<float> dequantizeWith(int64_t n, std::span<const int32_t> shape,
-                                  const model::Quantization& q, Get get) {
-    std::vector<float> out(static_cast<size_t>(n));
+void dequantizeWith(int64_t n, std::span<const int32_t> shape, const model::Quantization& q,
+                    Get get, float* dst) {
     const ChannelIndexer channel(shape, q);
     const int64_t channels = channel.per_channel ? channel.size : 1;
     const int64_t inner = channel.per_channel ? channel.inner : n;
@@ -114,7 +115,6 @@ std::vector<float> dequantizeWith(int64_t n, std::span<const int32_t> shape,
         scale[static_cast<size_t>(c)] = q.scale(static_cast<size_t>(c));
         zp[static_cast<size_t>(c)] = q.zeroPoint(static_cast<size_t>(c));
     }
-    float* dst = out.data();
     for (int64_t o = 0; o < outer; ++o) {
         for (int64_t c = 0; c < channels; ++c) {
             const double s = scale[static_cast<size_t>(c)];
@@ -124,6 +124,46 @@ std::vector<float> dequantizeWith(int64_t n, std::span<const int32_t> shape,
                 dst[base + k] = static_cast<float>(s * static_cast<double>(get(base + k) - z));
         }
     }
+}
+template <class Get>
+std::vector<float> dequantizeWith(int64_t n, std::span<const int32_t> shape,
+                                  const model::Quantization& q, Get get) {
+    std::vector<float> out(static_cast<size_t>(n));
+    dequantizeWith(n, shape, q, get, out.data());
+    return out;
+}
+
+// 8-bit values through a table of the 256 levels of each channel, each entry computed by
+// dequantizeWith's own formula (so identical), when the channels are long enough to repay it.
+template <class T>
+void dequantizeBytes(int64_t n, std::span<const int32_t> shape, const model::Quantization& q,
+                     const T* src, float* out) {
+    const ChannelIndexer channel(shape, q);
+    const int64_t channels = channel.per_channel ? channel.size : 1;
+    const int64_t inner = channel.per_channel ? channel.inner : n;
+    const int64_t outer = channels * inner > 0 ? n / (channels * inner) : 0;
+    if (outer * inner < 64)
+        return dequantizeWith(
+            n, shape, q, [&](int64_t i) { return int64_t{src[i]}; }, out);
+    constexpr int64_t kLow = std::numeric_limits<T>::min();
+    float table[256];
+    for (int64_t c = 0; c < channels; ++c) {
+        const double s = q.scale(static_cast<size_t>(c));
+        const int64_t z = q.zeroPoint(static_cast<size_t>(c));
+        for (int64_t v = 0; v < 256; ++v)
+            table[v] = static_cast<float>(s * static_cast<double>(v + kLow - z));
+        for (int64_t o = 0; o < outer; ++o) {
+            const int64_t base = (o * channels + c) * inner;
+            for (int64_t k = 0; k < inner; ++k)
+                out[base + k] = table[int64_t{src[base + k]} - kLow];
+        }
+    }
+}
+template <class T>
+std::vector<float> dequantizeBytes(int64_t n, std::span<const int32_t> shape,
+                                   const model::Quantization& q, const T* src) {
+    std::vector<float> out(static_cast<size_t>(n));
+    dequantizeBytes(n, shape, q, src, out.data());
     return out;
 }
 
@@ -177,13 +217,40 @@ bool twinConverts(const model::Tensor& t) {
     return model::isQuantizable(t.dtype) && t.quantization.isQuantized();
 }
 
-Result<std::vector<float>> dequantizeConstant(const model::Tensor& t) {
-    const std::string what = strFormat("tensor '{}'", t.name);
+namespace {
+
+// What dequantizeConstant rejects, before any work.
+Result<void> checkConstant(const model::Tensor& t, const std::string& what) {
     if (!t.isConstant()) return fail(what + " is not a constant");
     if (t.sparsity) return fail(what + " is sparse; densify it first");
-    const int64_t n = t.numElements();
     if (t.byteSize() != static_cast<int64_t>(t.data.size()))
         return fail(strFormat("{} holds {} bytes, expected {}", what, t.data.size(), t.byteSize()));
+    switch (t.dtype) {
+        case DType::Float32:
+        case DType::Float16:
+            return {};
+        case DType::Int8:
+        case DType::UInt8:
+        case DType::Int16:
+        case DType::Int32:
+        case DType::Int64:
+        case DType::Int4:
+            return checkChannels(t.shape, t.quantization, what);
+        default:
+            return fail(strFormat("{}: cannot dequantize {}", what, model::dtypeName(t.dtype)));
+    }
+}
+
+}  // namespace
+
+bool dequantizable(const model::Tensor& t) {
+    return checkConstant(t, {}).has_value();
+}
+
+Result<std::vector<float>> dequantizeConstant(const model::Tensor& t) {
+    const std::string what = strFormat("tensor '{}'", t.name);
+    if (auto c = checkConstant(t, what); !c) return std::unexpected(c.error());
+    const int64_t n = t.numElements();
     const uint8_t* p = t.data.data();
     switch (t.dtype) {
         case DType::Float32: {
@@ -200,15 +267,11 @@ Result<std::vector<float>> dequantizeConstant(const model::Tensor& t) {
         default:
             break;
     }
-    if (auto c = checkChannels(t.shape, t.quantization, what); !c)
-        return std::unexpected(c.error());
     switch (t.dtype) {
         case DType::Int8:
-            return dequantizeWith(n, t.shape, t.quantization,
-                                  [&](int64_t i) { return int64_t{static_cast<int8_t>(p[i])}; });
+            return dequantizeBytes(n, t.shape, t.quantization, reinterpret_cast<const int8_t*>(p));
         case DType::UInt8:
-            return dequantizeWith(n, t.shape, t.quantization,
-                                  [&](int64_t i) { return int64_t{p[i]}; });
+            return dequantizeBytes(n, t.shape, t.quantization, p);
         case DType::Int16:
             return dequantizeWith(n, t.shape, t.quantization,
                                   [&](int64_t i) { return int64_t{loadLE<int16_t>(p + 2 * i)}; });
@@ -233,12 +296,12 @@ Result<std::vector<float>> dequantizeConstant(const model::Tensor& t) {
 }
 
 Result<TensorValue> dequantizeValue(const TensorValue& v, const model::Quantization& q) {
-    TensorValue out(DType::Float32, v.shape());
+    if (v.dtype() == DType::Float32) return v;
+    // Every path below writes all n elements (or fails).
+    TensorValue out(DType::Float32, v.shape(), TensorValue::Uninitialized{});
     auto dst = out.data<float>();
     const int64_t n = v.numElements();
     switch (v.dtype()) {
-        case DType::Float32:
-            return v;
         case DType::Float16: {
             auto src = v.data<uint16_t>();
             for (int64_t i = 0; i < n; ++i)
@@ -250,16 +313,16 @@ Result<TensorValue> dequantizeValue(const TensorValue& v, const model::Quantizat
     }
     if (auto c = checkChannels(v.shape(), q, "value"); !c) return std::unexpected(c.error());
     auto fill = [&](auto src) {
-        auto d = dequantizeWith(n, v.shape(), q,
-                                [&](int64_t i) { return int64_t{src[static_cast<size_t>(i)]}; });
-        std::memcpy(dst.data(), d.data(), d.size() * sizeof(float));
+        dequantizeWith(
+            n, v.shape(), q, [&](int64_t i) { return int64_t{src[static_cast<size_t>(i)]}; },
+            dst.data());
     };
     switch (v.dtype()) {
         case DType::Int8:
-            fill(v.data<int8_t>());
+            dequantizeBytes(n, v.shape(), q, v.data<int8_t>().data(), dst.data());
             break;
         case DType::UInt8:
-            fill(v.data<uint8_t>());
+            dequantizeBytes(n, v.shape(), q, v.data<uint8_t>().data(), dst.data());
             break;
         case DType::Int16:
             fill(v.data<int16_t>());

@@ -57,6 +57,8 @@ Result<TensorValue> dequantizeValue(const TensorValue& value, const model::Quant
 // The float32 values of a constant tensor of the model (int4 unpacked low nibble first, as
 // TFLite's tensor_utils UnpackDenseInt4IntoInt8 does).
 Result<std::vector<float>> dequantizeConstant(const model::Tensor& tensor);
+// Whether dequantizeConstant accepts the tensor, without dequantizing it.
+bool dequantizable(const model::Tensor& tensor);
 
 // Quantizes float32 data to a quantized integer tensor's dtype with its (per-tensor)
 // parameters: round half away from zero, add the zero point, clamp (TFLite AffineQuantize,

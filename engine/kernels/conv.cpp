@@ -279,6 +279,8 @@ namespace {
 
 class Conv2DKernel final : public Kernel {
 public:
+    // Every path (reference loops, packed int GEMM + requantizer, float GEMM) stores every output.
+    bool writesWholeOutputs() const override { return true; }
     Result<void> prepare(PrepareContext& ctx) override {
         const auto* o = ctx.options<model::Conv2DOptions>();
         const TensorInfo* input = ctx.input(0);

@@ -330,11 +330,25 @@ __attribute__((target("avx2"))) void dwFloatAvx2(const DepthwiseParams& p, const
     dwFloatImpl(p, in_s, in, f_s, filter, bias, out_s, out);
 }
 
+// AVX-512 (16 channels per vector). AVX-512 brings FMA; this file is built with
+// -ffp-contract=off (engine/CMakeLists.txt), so the taps stay separate multiplies and adds and
+// the results keep the reference's bits here too.
+__attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,prefer-vector-width=512"))) void
+dwFloatAvx512(const DepthwiseParams& p, const Shape4& in_s, const float* in, const Shape4& f_s,
+              const float* filter, const float* bias, const Shape4& out_s, float* out) {
+    dwFloatImpl(p, in_s, in, f_s, filter, bias, out_s, out);
+}
+
+const bool kDwAvx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                       __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
+
 }  // namespace
 
 void depthwiseFast(const DepthwiseParams& p, const Shape4& in_s, const float* in, const Shape4& f_s,
                    const float* filter, const float* bias, const Shape4& out_s, float* out) {
-    if (kDwAvx2)
+    if (kDwAvx512)
+        dwFloatAvx512(p, in_s, in, f_s, filter, bias, out_s, out);
+    else if (kDwAvx2)
         dwFloatAvx2(p, in_s, in, f_s, filter, bias, out_s, out);
     else
         dwFloatBase(p, in_s, in, f_s, filter, bias, out_s, out);
@@ -344,6 +358,8 @@ namespace {
 
 class DepthwiseConv2DKernel final : public Kernel {
 public:
+    // Every path stores every output element.
+    bool writesWholeOutputs() const override { return true; }
     Result<void> prepare(PrepareContext& ctx) override {
         const auto* o = ctx.options<model::DepthwiseConv2DOptions>();
         const TensorInfo* input = ctx.input(0);

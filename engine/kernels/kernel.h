@@ -122,7 +122,8 @@ public:
         return i < static_cast<int>(m_inputs.size()) && m_inputs[static_cast<size_t>(i)];
     }
     const TensorValue& input(int i) const { return *m_inputs[static_cast<size_t>(i)]; }
-    // Allocated with the prepared shape, the model's dtype and quantization, zero-filled.
+    // Allocated with the prepared shape, the model's dtype and quantization; zero-filled
+    // unless the kernel says it writes every element (Kernel::writesWholeOutputs).
     TensorValue& output(int i) { return *m_outputs[static_cast<size_t>(i)]; }
     int numInputs() const { return static_cast<int>(m_inputs.size()); }
     int numOutputs() const { return static_cast<int>(m_outputs.size()); }
@@ -154,6 +155,9 @@ public:
     virtual ~Kernel() = default;
     virtual Result<void> prepare(PrepareContext& ctx) = 0;
     virtual void eval(EvalContext& ctx) = 0;
+    // True when eval writes every element of every output on every path (plain and fast),
+    // so the executor may hand it uninitialized outputs instead of zero-filled ones.
+    virtual bool writesWholeOutputs() const { return false; }
 };
 
 using KernelFactory = std::unique_ptr<Kernel> (*)();

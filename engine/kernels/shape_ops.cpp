@@ -1,6 +1,8 @@
 // Data-movement ops: RESHAPE, SQUEEZE, PAD, PADV2, TRANSPOSE. No arithmetic, any dtype; the
 // output keeps the input's bytes (quantization parameters must match, as TFLite requires).
+#include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include "model/str_format.h"
 
 #include "engine/kernels/common.h"
@@ -26,6 +28,8 @@ Result<std::vector<int64_t>> constantInts(const TensorInfo& t) {
 // Copies the input bytes unchanged; used by RESHAPE and SQUEEZE.
 class CopyKernel : public Kernel {
 public:
+    // prepare keeps the element count, so the copy covers the output.
+    bool writesWholeOutputs() const override { return true; }
     void eval(EvalContext& ctx) override {
         const auto src = ctx.input(0).bytes();
         auto dst = ctx.output(0).bytes();
@@ -106,6 +110,8 @@ public:
 // (tensorflow/lite/kernels/pad.cc; TFLM pad.cc) unless PADV2 gives a value.
 class PadKernel final : public Kernel {
 public:
+    // The input rows are copied in and every gap between them gets the pad value.
+    bool writesWholeOutputs() const override { return true; }
     Result<void> prepare(PrepareContext& ctx) override {
         const TensorInfo* input = ctx.input(0);
         const TensorInfo* pads = ctx.input(1);
@@ -143,6 +149,9 @@ public:
                 std::memcpy(m_pad_value.data(), &z, 2);
             }
         }
+        m_pad_block.resize(256 * m_elem);
+        for (size_t i = 0; i < m_pad_block.size(); i += m_elem)
+            std::memcpy(m_pad_block.data() + i, m_pad_value.data(), m_elem);
         return {};
     }
 
@@ -150,11 +159,19 @@ public:
         const auto& input = ctx.input(0);
         auto& output = ctx.output(0);
         auto dst = output.bytes();
-        if (m_elem == 1)
-            std::memset(dst.data(), m_pad_value[0], dst.size());
-        else
-            for (size_t i = 0; i < dst.size(); i += m_elem)
-                std::memcpy(dst.data() + i, m_pad_value.data(), m_elem);
+        // Only the bytes between the copied rows get the pad value, from a block of repeated
+        // pad elements (one memcpy per gap, not one per element).
+        auto pad = [&](size_t from, size_t to) {
+            if (m_elem == 1) {
+                if (to > from) std::memset(dst.data() + from, m_pad_value[0], to - from);
+                return;
+            }
+            while (from < to) {
+                const size_t n = std::min(to - from, m_pad_block.size());
+                std::memcpy(dst.data() + from, m_pad_block.data(), n);
+                from += n;
+            }
+        };
         const auto src = input.bytes();
         const int rank = static_cast<int>(m_in_shape.size());
         if (rank == 0) {
@@ -182,29 +199,36 @@ public:
         const int64_t base =
             int64_t{m_before[static_cast<size_t>(k)]} * out_stride[static_cast<size_t>(k)];
         std::vector<int32_t> idx(static_cast<size_t>(rank), 0);
+        size_t filled = 0;  // rows land at increasing output offsets
         for (int64_t r = 0; r < rows; ++r) {
             int64_t o = base;
             for (int d = 0; d < k; ++d)
                 o += (idx[static_cast<size_t>(d)] + m_before[static_cast<size_t>(d)]) *
                      out_stride[static_cast<size_t>(d)];
-            std::memcpy(dst.data() + o * static_cast<int64_t>(m_elem),
-                        src.data() + r * row * static_cast<int64_t>(m_elem),
+            const auto at = static_cast<size_t>(o) * m_elem;
+            pad(filled, at);
+            std::memcpy(dst.data() + at, src.data() + r * row * static_cast<int64_t>(m_elem),
                         static_cast<size_t>(row) * m_elem);
+            filled = at + static_cast<size_t>(row) * m_elem;
             for (int d = k; d-- > 0;) {
                 if (++idx[static_cast<size_t>(d)] < m_in_shape[static_cast<size_t>(d)]) break;
                 idx[static_cast<size_t>(d)] = 0;
             }
         }
+        pad(filled, dst.size());
     }
 
 private:
     std::vector<int32_t> m_before, m_in_shape;
     size_t m_elem = 1;
     std::vector<uint8_t> m_pad_value;
+    std::vector<uint8_t> m_pad_block;  // 256 pad elements
 };
 
 class TransposeKernel final : public Kernel {
 public:
+    // Each output element is copied from the input.
+    bool writesWholeOutputs() const override { return true; }
     Result<void> prepare(PrepareContext& ctx) override {
         const TensorInfo* input = ctx.input(0);
         const TensorInfo* perm = ctx.input(1);
@@ -248,18 +272,35 @@ public:
             out_dims[d] = m_in_shape[static_cast<size_t>(m_perm[d])];
         }
         const int64_t n = shapeElements(m_in_shape);
-        std::vector<int64_t> idx(rank, 0);
-        int64_t si = 0;
-        for (int64_t i = 0; i < n; ++i) {
-            std::memcpy(dst.data() + i * static_cast<int64_t>(m_elem),
-                        src.data() + si * static_cast<int64_t>(m_elem), m_elem);
-            for (size_t d = rank; d-- > 0;) {
-                ++idx[d];
-                si += src_stride[d];
-                if (idx[d] < out_dims[d]) break;
-                si -= src_stride[d] * idx[d];
-                idx[d] = 0;
+        // The element size as a constant, so each copy is one load and store, not a call.
+        auto copy = [&](auto elem) {
+            constexpr size_t kElem = decltype(elem)::value;
+            const size_t es = kElem ? kElem : m_elem;
+            std::vector<int64_t> idx(rank, 0);
+            int64_t si = 0;
+            for (int64_t i = 0; i < n; ++i) {
+                std::memcpy(dst.data() + i * static_cast<int64_t>(es),
+                            src.data() + si * static_cast<int64_t>(es), kElem ? kElem : es);
+                for (size_t d = rank; d-- > 0;) {
+                    ++idx[d];
+                    si += src_stride[d];
+                    if (idx[d] < out_dims[d]) break;
+                    si -= src_stride[d] * idx[d];
+                    idx[d] = 0;
+                }
             }
+        };
+        switch (m_elem) {
+            case 1:
+                return copy(std::integral_constant<size_t, 1>{});
+            case 2:
+                return copy(std::integral_constant<size_t, 2>{});
+            case 4:
+                return copy(std::integral_constant<size_t, 4>{});
+            case 8:
+                return copy(std::integral_constant<size_t, 8>{});
+            default:
+                return copy(std::integral_constant<size_t, 0>{});
         }
     }
 

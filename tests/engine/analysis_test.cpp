@@ -86,6 +86,49 @@ TEST(AnalysisMetrics, HandComputedPerTensor) {
     EXPECT_DOUBLE_EQ(c1.mean_squared_error, 0.015625 / 2);
 }
 
+// Tensors of 64+ rows with channels last take the one-pass statistics (metrics.cpp: sums of
+// d - k, k the channel's first d). Checked against a plain two-pass computation in long
+// double, with the first row an outlier far from the rest, which is the shift's worst case.
+TEST(AnalysisMetrics, OnePassStatisticsMatchTwoPass) {
+    constexpr int kRows = 500, kChannels = 3;
+    std::vector<int8_t> raw(kRows * kChannels);
+    std::vector<float> ref(raw.size());
+    for (int r = 0; r < kRows; ++r)
+        for (int c = 0; c < kChannels; ++c) {
+            const size_t i = static_cast<size_t>(r * kChannels + c);
+            raw[i] = static_cast<int8_t>((r * 37 + c * 11) % 200 - 100);
+            // d = q - f: 1000 on row 0 of channel 0, otherwise 100 plus a few hundredths (a
+            // mean far larger than the spread: sum d^2 - (sum d)^2 / n would cancel badly).
+            const float q = 0.05f * raw[i];
+            const float d =
+                r == 0 && c == 0 ? 1000.0f : 100.0f + 0.01f * static_cast<float>((r + c) % 7);
+            ref[i] = q - d;
+        }
+    const auto q = int8s({kRows, kChannels}, raw);
+    const auto f = floats({kRows, kChannels}, ref);
+    auto acc = compareTensor(q, perTensor(0.05f, 0), f);
+    ASSERT_TRUE(acc) << acc.error().message;
+    ASSERT_EQ(acc->channels.size(), static_cast<size_t>(kChannels));
+    for (int c = 0; c < kChannels; ++c) {
+        long double sum = 0, m2 = 0;
+        std::vector<long double> d(kRows);
+        for (int r = 0; r < kRows; ++r) {
+            const size_t i = static_cast<size_t>(r * kChannels + c);
+            const auto qv = static_cast<float>(static_cast<double>(0.05f) * raw[i]);
+            d[static_cast<size_t>(r)] = static_cast<long double>(qv) - ref[i];
+            sum += d[static_cast<size_t>(r)];
+        }
+        const long double mean = sum / kRows;
+        for (long double x : d) m2 += (x - mean) * (x - mean);
+        const auto m = finalize(acc->channels[static_cast<size_t>(c)]);
+        EXPECT_NEAR(m.mean_error, static_cast<double>(mean),
+                    1e-12 * std::fabs(double(mean)) + 1e-15)
+            << c;
+        const double sd = std::sqrt(static_cast<double>(m2 / kRows));
+        EXPECT_NEAR(m.stddev, sd, 1e-12 * sd) << c;
+    }
+}
+
 TEST(AnalysisMetrics, PerChannelScalesAndOutOfRange) {
     // Per-channel along axis 0 with scales 1 and 0.25, zero points 0 and 10.
     model::Quantization q;
