@@ -22,6 +22,7 @@
 #include "engine/io/npy.h"
 #include "engine/preprocess/image.h"
 #include "engine/preprocess/pipeline.h"
+#include "support/screenshots.h"
 #include "widgets/graph/graph_items.h"
 #include "widgets/graph/graph_panel.h"
 #include "widgets/graph/graph_view.h"
@@ -32,25 +33,13 @@
 using qs::app::MainWindow;
 using qs::widgets::LayerTableModel;
 
-namespace {
+using qs::test::distinctColours;
+using qs::test::screenshotDir;
 
-QString screenshotDir() {
-    const QString dir = qEnvironmentVariable("QS_SCREENSHOT_DIR", QDir::tempPath());
-    QDir().mkpath(dir);
-    return dir;
-}
+namespace {
 
 QString conformance(const char* name) {
     return QStringLiteral(QS_CONFORMANCE_DIR "/%1/model.tflite").arg(QLatin1String(name));
-}
-
-// A rendered window is "not blank" when it has many distinct colours, not one flat fill.
-int distinctColours(const QImage& image) {
-    QSet<QRgb> colours;
-    for (int y = 0; y < image.height(); y += 3) {
-        for (int x = 0; x < image.width(); x += 3) colours.insert(image.pixel(x, y));
-    }
-    return static_cast<int>(colours.size());
 }
 
 int nodeItems(const MainWindow& w) {

@@ -23,6 +23,7 @@
 #include "engine/preprocess/image.h"
 #include "engine/preprocess/pipeline.h"
 #include "model/associated_files.h"
+#include "support/screenshots.h"
 #include "widgets/preprocess/lab_panel.h"
 #include "widgets/preprocess/pipeline_column.h"
 #include "widgets/preprocess/pixel_image_view.h"
@@ -31,24 +32,14 @@ using qs::app::MainWindow;
 using qs::app::PreprocessLab;
 namespace pp = qs::engine::preprocess;
 
+using qs::test::distinctColours;
+using qs::test::screenshotDir;
+
 namespace {
 
 const QString kModel =
     QStringLiteral(QS_CONFORMANCE_DIR "/mobilenet_v1_0.25_224_quant/model.tflite");
 const QString kPhoto = QStringLiteral(QS_SAMPLES_DIR "/images/tflsupport_burger.jpg");
-
-QString screenshotDir() {
-    const QString dir = qEnvironmentVariable("QS_SCREENSHOT_DIR", QDir::tempPath());
-    QDir().mkpath(dir);
-    return dir;
-}
-
-int distinctColours(const QImage& image) {
-    QSet<QRgb> colours;
-    for (int y = 0; y < image.height(); y += 3)
-        for (int x = 0; x < image.width(); x += 3) colours.insert(image.pixel(x, y));
-    return static_cast<int>(colours.size());
-}
 
 bool waitForLab(const PreprocessLab& lab) {
     return QTest::qWaitFor([&] { return !lab.busy() && lab.evaluation(0); }, 120000);

@@ -22,6 +22,7 @@
 #include "app/gui/tensor_view_data.h"
 #include "engine/analysis/tensor_views.h"
 #include "engine/io/npy.h"
+#include "support/screenshots.h"
 #include "widgets/graph/graph_panel.h"
 #include "widgets/graph/graph_view.h"
 #include "widgets/plots/channel_bars_view.h"
@@ -34,23 +35,13 @@
 using qs::app::MainWindow;
 using qs::widgets::MapQuantity;
 
-namespace {
+using qs::test::distinctColours;
+using qs::test::screenshotDir;
 
-QString screenshotDir() {
-    const QString dir = qEnvironmentVariable("QS_SCREENSHOT_DIR", QDir::tempPath());
-    QDir().mkpath(dir);
-    return dir;
-}
+namespace {
 
 QString conformanceDir(const char* name) {
     return QStringLiteral(QS_CONFORMANCE_DIR "/%1").arg(QLatin1String(name));
-}
-
-int distinctColours(const QImage& image) {
-    QSet<QRgb> colours;
-    for (int y = 0; y < image.height(); y += 2)
-        for (int x = 0; x < image.width(); x += 2) colours.insert(image.pixel(x, y));
-    return static_cast<int>(colours.size());
 }
 
 bool waitForRun(const MainWindow& w, const qs::app::RunOutcome* before = nullptr) {
@@ -79,7 +70,7 @@ void shoot(QWidget* widget, const QString& name, int minColours = 40) {
     const QImage image = widget->grab().toImage();
     QVERIFY(!image.isNull());
     QVERIFY(image.save(screenshotDir() + QStringLiteral("/tensor_views_%1.png").arg(name)));
-    QVERIFY2(distinctColours(image) > minColours,
+    QVERIFY2(distinctColours(image, 2) > minColours,
              qPrintable(name + QStringLiteral(" looks blank")));
 }
 

@@ -31,6 +31,7 @@
 #include "app/gui/trace_tools.h"
 #include "engine/executor.h"
 #include "engine/trace/profile_diff.h"
+#include "support/screenshots.h"
 #include "widgets/graph/graph_panel.h"
 #include "widgets/graph/graph_view.h"
 #include "widgets/plots/heatmap_view.h"
@@ -46,26 +47,16 @@ using qs::app::TraceTools;
 using qs::engine::RoundingProfile;
 using qs::engine::TensorValue;
 
+using qs::test::distinctColours;
+using qs::test::screenshotDir;
+
 namespace {
-
-QString screenshotDir() {
-    const QString dir = qEnvironmentVariable("QS_SCREENSHOT_DIR", QDir::tempPath());
-    QDir().mkpath(dir);
-    return dir;
-}
-
-int distinctColours(const QImage& image) {
-    QSet<QRgb> colours;
-    for (int y = 0; y < image.height(); y += 2)
-        for (int x = 0; x < image.width(); x += 2) colours.insert(image.pixel(x, y));
-    return static_cast<int>(colours.size());
-}
 
 void shoot(QWidget* widget, const QString& name, int minColours = 40) {
     const QImage image = widget->grab().toImage();
     QVERIFY(!image.isNull());
     QVERIFY(image.save(screenshotDir() + QStringLiteral("/trace_%1.png").arg(name)));
-    QVERIFY2(distinctColours(image) > minColours,
+    QVERIFY2(distinctColours(image, 2) > minColours,
              qPrintable(name + QStringLiteral(" looks blank")));
 }
 

@@ -15,11 +15,11 @@ inline QString screenshotDir() {
     return dir;
 }
 
-// Distinct colours on a 3-pixel lattice.
-inline int distinctColours(const QImage& image) {
+// Distinct colours on a lattice of `step` pixels.
+inline int distinctColours(const QImage& image, int step = 3) {
     QSet<QRgb> colours;
-    for (int y = 0; y < image.height(); y += 3)
-        for (int x = 0; x < image.width(); x += 3) colours.insert(image.pixel(x, y));
+    for (int y = 0; y < image.height(); y += step)
+        for (int x = 0; x < image.width(); x += step) colours.insert(image.pixel(x, y));
     return static_cast<int>(colours.size());
 }
 
