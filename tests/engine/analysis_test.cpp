@@ -465,7 +465,7 @@ INSTANTIATE_TEST_SUITE_P(
         return n;
     });
 
-// Two threads (the default) and the sequential path give bit-identical metrics, tensor
+// Two threads and the sequential path (the default) give bit-identical metrics, tensor
 // order, warnings and observed pairs, in both modes, against the float twin and against a
 // paired float model, over two samples; a cancelled threaded analysis stops after a sample.
 bool sameBits(const ErrorMetrics& a, const ErrorMetrics& b) {
@@ -548,6 +548,7 @@ TEST_P(AnalysisThreads, ThreadedEqualsSequential) {
         }
         AnalysisOptions cancel;
         cancel.mode = mode;
+        cancel.threads = 2;
         cancel.progress = [](int, int) { return false; };
         auto stopped = analyze(*q, f ? &*f : nullptr, 2, source, cancel);
         ASSERT_TRUE(stopped) << stopped.error().message;
