@@ -1,13 +1,16 @@
 // Error analysis speed on mobilenet_v2_quantized_1x3x224x224 (conformance input):
 //   BM_AnalysisIntEngineOnly   load the model, prepare and run the int8 engine once (every
 //                              tensor kept): the baseline;
-//   BM_AnalysisFull/<mode>     load the model, build the float twin, run both engines, every
-//                              metric of every tensor (per tensor and per channel, averaged and
-//                              pooled) and the weight statistics: what `quantscope-cli report`
-//                              computes before writing files;
+//   BM_AnalysisFull/<mode>/<threads>  load the model, build the float twin, run both engines,
+//                              every metric of every tensor (per tensor and per channel,
+//                              averaged and pooled) and the weight statistics: what
+//                              `quantscope-cli report` computes before writing files; threads 2
+//                              runs the two engines at once (AnalysisOptions::threads);
 //   BM_AnalysisFloatTwinOnly   the float twin's run alone, to show where the time goes.
 // The "peak_rss_mb" counter is the process's peak resident set size after the benchmark
 // (getrusage ru_maxrss), which includes everything run before it in the same process.
+// Times are wall clock (UseRealTime); the CPU time column is the whole process's
+// (MeasureProcessCPUTime), so it includes the second thread.
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
 
@@ -55,7 +58,11 @@ void BM_AnalysisIntEngineOnly(benchmark::State& state) {
     }
     state.counters["peak_rss_mb"] = peakRssMb();
 }
-BENCHMARK(BM_AnalysisIntEngineOnly)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+BENCHMARK(BM_AnalysisIntEngineOnly)
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(2.0)
+    ->UseRealTime()
+    ->MeasureProcessCPUTime();
 
 void BM_AnalysisFloatTwinOnly(benchmark::State& state) {
     const auto inputs = input(state);
@@ -81,6 +88,7 @@ void BM_AnalysisFull(benchmark::State& state) {
     const auto inputs = input(state);
     analysis::AnalysisOptions options;
     options.mode = state.range(0) ? analysis::ErrorMode::Local : analysis::ErrorMode::Accumulated;
+    options.threads = static_cast<int>(state.range(1));
     size_t tensors = 0;
     for (auto _ : state) {
         auto m = model::loadModel(kDir / "model.tflite");
@@ -96,10 +104,11 @@ void BM_AnalysisFull(benchmark::State& state) {
     state.counters["peak_rss_mb"] = peakRssMb();
 }
 BENCHMARK(BM_AnalysisFull)
-    ->Arg(0)
-    ->Arg(1)
-    ->ArgName("local")
+    ->ArgsProduct({{0, 1}, {1, 2}})
+    ->ArgNames({"local", "threads"})
     ->Unit(benchmark::kMillisecond)
-    ->MinTime(2.0);
+    ->MinTime(2.0)
+    ->UseRealTime()
+    ->MeasureProcessCPUTime();
 
 }  // namespace

@@ -2,9 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <exception>
 #include <limits>
+#include <mutex>
 #include <optional>
+#include <thread>
 #include <unordered_map>
 
 #include "engine/analysis/float_twin.h"
@@ -165,6 +170,29 @@ bool fcVersusMatmul(const model::Operator& op, const model::Model& float_model, 
         return theirs && theirs != mine;
     }
     return false;
+}
+
+// True when no tensor of the main subgraph is variable or written twice (as a graph input
+// and by an op, or by two ops): the value the recorder sees is then the value the run ends
+// with, so another thread may read it while the run goes on.
+bool writtenOnce(const model::Model& m) {
+    const auto& sg = m.main();
+    std::vector<char> written(sg.tensors.size(), 0);
+    for (const auto& t : sg.tensors)
+        if (t.is_variable) return false;
+    auto mark = [&](TensorId t) {
+        if (!t.valid()) return true;
+        const auto i = static_cast<size_t>(t.value);
+        if (i >= written.size() || written[i]) return false;
+        written[i] = 1;
+        return true;
+    };
+    for (TensorId t : sg.inputs)
+        if (!mark(t)) return false;
+    for (const auto& op : sg.operators)
+        for (TensorId t : op.outputs)
+            if (!mark(t)) return false;
+    return true;
 }
 
 }  // namespace
@@ -418,6 +446,7 @@ Result<ErrorAnalysis> analyze(const model::Model& quant, const model::Model* flo
                 static_cast<int>(ti);
     }
 
+    const bool threaded = options.threads > 1 && writtenOnce(quant) && writtenOnce(*ref);
     for (int s = 0; s < sample_count; ++s) {
         auto given = source(s);
         if (!given) return std::unexpected(given.error());
@@ -447,48 +476,133 @@ Result<ErrorAnalysis> analyze(const model::Model& quant, const model::Model* flo
         RunOptions qopt;
         qopt.profile = options.profile;
         qopt.plain = options.plain;
-        auto qres = qprep->run(qin, qopt);
-        if (!qres) return std::unexpected(qres.error());
+        RunOptions ropt;
+        ropt.plain = options.plain;
+        const bool accumulated = options.mode == ErrorMode::Accumulated;
 
         std::vector<std::optional<TensorAccumulator>> sample_acc(trackers.size());
-        std::optional<Error> failure;
-        auto compare = [&](size_t ti, const TensorValue& reference) {
+        // A failed comparison, and the order in which the reference asked for each one: the
+        // first failure in that order is reported, whichever thread met it.
+        std::vector<std::optional<Error>> sample_err(trackers.size());
+        std::vector<int> order(trackers.size(), std::numeric_limits<int>::max());
+        int next_order = 0;  // reference thread only
+        std::mutex observe_mutex;
+        auto compare = [&](size_t ti, const TensorValue& qv, const TensorValue& reference) {
             const TensorId qt = trackers[ti].out.tensor;
-            const auto& qv = qres->values[static_cast<size_t>(qt.value)];
             if (!qv.valid() || reference.dtype() != DType::Float32) return;
             auto acc = compareTensor(qv, qsg.tensor(qt).quantization, reference);
             if (!acc) {
-                if (!failure)
-                    failure = Error{strFormat("tensor {} '{}': {}", qt.value, qsg.tensor(qt).name,
-                                              acc.error().message)};
+                sample_err[ti] = Error{strFormat("tensor {} '{}': {}", qt.value,
+                                                 qsg.tensor(qt).name, acc.error().message)};
                 return;
             }
             sample_acc[ti] = std::move(*acc);
-            if (options.observe) options.observe(s, qt, qv, reference);
+            if (options.observe) {
+                std::lock_guard lock(observe_mutex);
+                options.observe(s, qt, qv, reference);
+            }
         };
 
-        RunOptions ropt;
-        ropt.plain = options.plain;
-        if (options.mode == ErrorMode::Accumulated) {
+        // Threaded: the quantized engine runs on a worker thread and publishes each tensor as
+        // it is produced; the reference runs here. The two share only read-only models.
+        // Accumulated: a pair whose two values both exist goes to `work`, which the worker
+        // drains once its run is over and this thread once the reference's is.
+        // Local: the reference's override waits until the quantized partner exists.
+        struct Item {
+            size_t tracker;
+            const TensorValue* quant;
+            const TensorValue* reference;
+        };
+        std::mutex mutex;
+        std::condition_variable changed;
+        std::vector<const TensorValue*> quant_ready, ref_ready;
+        std::deque<Item> work;
+        bool quant_done = false, ref_done = false;
+        if (threaded) {
+            quant_ready.assign(qsg.tensors.size(), nullptr);
+            ref_ready.assign(rsg.tensors.size(), nullptr);
+            // The recorded value stays where it is until the run's RunResult is destroyed
+            // (written once, see writtenOnce; moving the RunResult keeps the elements).
+            qopt.recorder = [&](OpId, TensorId qt, const TensorValue& qv) {
+                {
+                    std::lock_guard lock(mutex);
+                    const auto q = static_cast<size_t>(qt.value);
+                    quant_ready[q] = &qv;
+                    const int ti = tracker_of[q];
+                    if (accumulated && ti >= 0) {
+                        const auto r = static_cast<size_t>(
+                            trackers[static_cast<size_t>(ti)].out.reference_tensor.value);
+                        if (ref_ready[r]) work.push_back({static_cast<size_t>(ti), &qv, ref_ready[r]});
+                    }
+                }
+                changed.notify_all();
+            };
+        }
+        auto drain = [&] {
+            std::unique_lock lock(mutex);
+            for (;;) {
+                changed.wait(lock, [&] { return !work.empty() || (quant_done && ref_done); });
+                if (work.empty()) return;
+                const Item item = work.front();
+                work.pop_front();
+                lock.unlock();
+                compare(item.tracker, *item.quant, *item.reference);
+                lock.lock();
+            }
+        };
+        // The quantized value of `qt` (invalid if the quantized run never produced it).
+        const TensorValue kNone;
+        std::optional<Result<RunResult>> qres;
+        auto quantValue = [&](TensorId qt) -> const TensorValue& {
+            const auto q = static_cast<size_t>(qt.value);
+            if (!threaded) return (*qres)->values[q];
+            std::unique_lock lock(mutex);
+            changed.wait(lock, [&] { return quant_ready[q] || quant_done; });
+            return quant_ready[q] ? *quant_ready[q] : kNone;
+        };
+
+        if (accumulated) {
             // Each reference tensor is compared as soon as it exists, while its bytes are still
             // in cache (a float activation of mobilenet_v2 is up to 4.8 MB).
             ropt.recorder = [&](OpId, TensorId rt, const TensorValue& rv) {
                 const auto r = static_cast<size_t>(rt.value);
                 if (r + 1 >= trackers_of_ref_start.size()) return;
-                for (int k = trackers_of_ref_start[r]; k < trackers_of_ref_start[r + 1]; ++k)
-                    compare(static_cast<size_t>(trackers_of_ref[static_cast<size_t>(k)]), rv);
+                if (!threaded) {
+                    for (int k = trackers_of_ref_start[r]; k < trackers_of_ref_start[r + 1]; ++k) {
+                        const auto ti = static_cast<size_t>(trackers_of_ref[static_cast<size_t>(k)]);
+                        order[ti] = next_order++;
+                        compare(ti, (*qres)->values[static_cast<size_t>(
+                                        trackers[ti].out.tensor.value)],
+                                rv);
+                    }
+                    return;
+                }
+                {
+                    std::lock_guard lock(mutex);
+                    ref_ready[r] = &rv;
+                    for (int k = trackers_of_ref_start[r]; k < trackers_of_ref_start[r + 1]; ++k) {
+                        const auto ti = static_cast<size_t>(trackers_of_ref[static_cast<size_t>(k)]);
+                        order[ti] = next_order++;
+                        const auto q = static_cast<size_t>(trackers[ti].out.tensor.value);
+                        if (quant_ready[q]) work.push_back({ti, quant_ready[q], &rv});
+                    }
+                }
+                changed.notify_all();
             };
         }
         std::vector<TensorValue> replacements;
-        if (options.mode == ErrorMode::Local) {
+        if (!accumulated) {
             replacements.resize(rsg.tensors.size());
             ropt.override_value = [&](TensorId rt,
                                       const TensorValue& computed) -> const TensorValue* {
                 const TensorId qt = quant_of[static_cast<size_t>(rt.value)];
                 if (!qt.valid()) return nullptr;
+                const TensorValue& qv = quantValue(qt);
                 const int ti = tracker_of[static_cast<size_t>(qt.value)];
-                if (ti >= 0) compare(static_cast<size_t>(ti), computed);
-                const auto& qv = qres->values[static_cast<size_t>(qt.value)];
+                if (ti >= 0) {
+                    order[static_cast<size_t>(ti)] = next_order++;
+                    compare(static_cast<size_t>(ti), qv, computed);
+                }
                 if (!qv.valid() || computed.dtype() != DType::Float32 ||
                     qv.numElements() != computed.numElements())
                     return nullptr;
@@ -505,16 +619,75 @@ Result<ErrorAnalysis> analyze(const model::Model& quant, const model::Model* flo
                 return &replacements[static_cast<size_t>(rt.value)];
             };
         }
-        auto rres = rprep->run(rin, ropt);
-        if (!rres) return std::unexpected(rres.error());
-        if (failure) return std::unexpected(*failure);
+
+        std::optional<Result<RunResult>> rres;
+        if (!threaded) {
+            qres.emplace(qprep->run(qin, qopt));
+            if (!*qres) return std::unexpected(qres->error());
+            rres.emplace(rprep->run(rin, ropt));
+        } else {
+            std::exception_ptr worker_failure;
+            {
+                std::jthread worker([&] {
+                    try {
+                        auto r = qprep->run(qin, qopt);
+                        std::lock_guard lock(mutex);
+                        qres.emplace(std::move(r));
+                    } catch (...) {
+                        worker_failure = std::current_exception();
+                    }
+                    {
+                        std::lock_guard lock(mutex);
+                        quant_done = true;
+                    }
+                    changed.notify_all();
+                    try {
+                        if (accumulated) drain();
+                    } catch (...) {
+                        if (!worker_failure) worker_failure = std::current_exception();
+                    }
+                });
+                // Marks the reference run over even when it throws, so the worker's drain
+                // ends and the join below cannot hang.
+                struct RefDone {
+                    std::mutex& m;
+                    std::condition_variable& cv;
+                    bool& done;
+                    ~RefDone() {
+                        {
+                            std::lock_guard lock(m);
+                            done = true;
+                        }
+                        cv.notify_all();
+                    }
+                };
+                {
+                    RefDone mark{mutex, changed, ref_done};
+                    rres.emplace(rprep->run(rin, ropt));
+                }
+                if (accumulated) drain();
+            }  // joins the worker
+            if (worker_failure) std::rethrow_exception(worker_failure);
+            if (!*qres) return std::unexpected(qres->error());
+        }
+        if (!*rres) return std::unexpected(rres->error());
+        {
+            const Error* first = nullptr;
+            int first_order = std::numeric_limits<int>::max();
+            for (size_t ti = 0; ti < trackers.size(); ++ti)
+                if (sample_err[ti] && (!first || order[ti] < first_order)) {
+                    first = &*sample_err[ti];
+                    first_order = order[ti];
+                }
+            if (first) return std::unexpected(*first);
+        }
 
         if (s == 0) {
-            for (const auto& w : qres->warnings)
+            for (const auto& w : (*qres)->warnings)
                 if (std::find(result.warnings.begin(), result.warnings.end(),
                               "quantized engine: " + w) == result.warnings.end())
                     result.warnings.push_back("quantized engine: " + w);
-            for (const auto& w : rres->warnings)
+            for (const auto& w : (*rres)->warnings)
                 if (std::find(result.warnings.begin(), result.warnings.end(),
                               "float reference: " + w) == result.warnings.end())
                     result.warnings.push_back("float reference: " + w);

@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <map>
+#include <optional>
 #include <filesystem>
 
 #include "engine/analysis/error_analysis.h"
@@ -460,6 +463,111 @@ INSTANTIATE_TEST_SUITE_P(
         for (char& ch : n)
             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
         return n;
+    });
+
+// Two threads and the sequential path (the default) give bit-identical metrics, tensor
+// order, warnings and observed pairs, in both modes, against the float twin and against a
+// paired float model, over two samples; a cancelled threaded analysis stops after a sample.
+bool sameBits(const ErrorMetrics& a, const ErrorMetrics& b) {
+    return std::memcmp(&a, &b, sizeof(ErrorMetrics)) == 0;
+}
+
+struct ThreadCase {
+    const char* quant;
+    const char* floatModel;  // empty: the float twin
+};
+
+class AnalysisThreads : public ::testing::TestWithParam<ThreadCase> {};
+
+TEST_P(AnalysisThreads, ThreadedEqualsSequential) {
+    const auto& c = GetParam();
+    auto q = model::loadModel(kConf + "/" + c.quant + "/model.tflite");
+    ASSERT_TRUE(q);
+    std::optional<model::Model> f;
+    if (*c.floatModel) {
+        auto loaded = model::loadModel(kConf + "/" + c.floatModel + "/model.tflite");
+        ASSERT_TRUE(loaded);
+        f = std::move(*loaded);
+    }
+    auto in = conformanceInput(c.quant);
+    ASSERT_TRUE(in) << in.error().message;
+    // Sample 1: the input reversed, so the two samples differ.
+    std::vector<TensorValue> second = *in;
+    {
+        auto bytes = second[0].bytes();
+        const size_t elem = static_cast<size_t>(second[0].byteSize() / second[0].numElements());
+        const size_t n = bytes.size() / elem;
+        for (size_t i = 0; i < n / 2; ++i)
+            std::swap_ranges(bytes.begin() + static_cast<std::ptrdiff_t>(i * elem),
+                             bytes.begin() + static_cast<std::ptrdiff_t>((i + 1) * elem),
+                             bytes.begin() + static_cast<std::ptrdiff_t>((n - 1 - i) * elem));
+    }
+    const SampleSource source = [&](int i) -> Result<std::vector<TensorValue>> {
+        return i == 0 ? *in : second;
+    };
+    for (ErrorMode mode : {ErrorMode::Accumulated, ErrorMode::Local}) {
+        SCOPED_TRACE(std::string(errorModeName(mode)));
+        std::vector<Result<ErrorAnalysis>> runs;
+        std::vector<std::map<std::pair<int, int>, double>> observed(2);
+        for (int threads : {1, 2}) {
+            AnalysisOptions o;
+            o.mode = mode;
+            o.threads = threads;
+            auto& seen = observed[static_cast<size_t>(threads - 1)];
+            o.observe = [&seen](int sample, TensorId t, const TensorValue& qv,
+                                const TensorValue& rv) {
+                const auto size = static_cast<double>(qv.byteSize() + rv.byteSize());
+                EXPECT_TRUE(seen.emplace(std::pair(sample, t.value), size).second);
+            };
+            runs.push_back(analyze(*q, f ? &*f : nullptr, 2, source, o));
+            ASSERT_TRUE(runs.back()) << runs.back().error().message;
+        }
+        const auto& a = *runs[0];
+        const auto& b = *runs[1];
+        EXPECT_EQ(a.samples, 2);
+        EXPECT_EQ(b.samples, 2);
+        EXPECT_EQ(a.warnings, b.warnings);
+        EXPECT_EQ(observed[0], observed[1]);
+        EXPECT_FALSE(observed[0].empty());
+        ASSERT_EQ(a.tensors.size(), b.tensors.size());
+        ASSERT_GT(a.tensors.size(), 3u);
+        for (size_t i = 0; i < a.tensors.size(); ++i) {
+            const auto& x = a.tensors[i];
+            const auto& y = b.tensors[i];
+            SCOPED_TRACE(x.tensor.value);
+            EXPECT_EQ(x.tensor.value, y.tensor.value);
+            EXPECT_EQ(x.samples, y.samples);
+            EXPECT_TRUE(sameBits(x.averaged, y.averaged));
+            EXPECT_TRUE(sameBits(x.pooled, y.pooled));
+            ASSERT_EQ(x.channels_pooled.size(), y.channels_pooled.size());
+            ASSERT_EQ(x.channels_averaged.size(), y.channels_averaged.size());
+            for (size_t k = 0; k < x.channels_pooled.size(); ++k) {
+                EXPECT_TRUE(sameBits(x.channels_pooled[k], y.channels_pooled[k]));
+                EXPECT_TRUE(sameBits(x.channels_averaged[k], y.channels_averaged[k]));
+            }
+        }
+        AnalysisOptions cancel;
+        cancel.mode = mode;
+        cancel.threads = 2;
+        cancel.progress = [](int, int) { return false; };
+        auto stopped = analyze(*q, f ? &*f : nullptr, 2, source, cancel);
+        ASSERT_TRUE(stopped) << stopped.error().message;
+        EXPECT_TRUE(stopped->cancelled);
+        EXPECT_EQ(stopped->samples, 1);
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Conformance, AnalysisThreads,
+    ::testing::Values(ThreadCase{"mobilenet_v1_0.25_128_quant", ""},
+                      ThreadCase{"resnet8_cifar_int8", "resnet8_cifar_float"},
+                      ThreadCase{"kws_dscnn_int8", ""},
+                      ThreadCase{"ad01_toycar_dynamic_range", ""}),
+    [](const auto& info) {
+        std::string n = info.param.quant;
+        for (char& ch : n)
+            if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+        return n + (*info.param.floatModel ? "_paired" : "_twin");
     });
 
 TEST(AnalysisPairing, NameFirstThenPosition) {
