@@ -14,6 +14,7 @@
 #include <QStandardItemModel>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <cmath>
 
 #include "widgets/plots/plot_export.h"
@@ -369,7 +370,13 @@ void PlaygroundView::redraw() {
         m_lastViewHi = f.viewHi;
         m_plot->xAxis->setRange(f.viewLo, f.viewHi);
     }
-    const double top = maxCount * (log ? 3.0 : 1.15);
+    // Headroom above the tallest bar for the three-line info box in the top-left corner, so it
+    // does not cover bars (its share of the axis rect grows with workshop-size fonts).
+    const int rectPx = m_plot->axisRect()->height();
+    const double boxPx = QFontMetricsF(m_info->font()).lineSpacing() * 3 + 12;
+    const double share = rectPx > 0 ? std::clamp(boxPx / rectPx, 0.13, 0.6) : 0.25;
+    const double top =
+        log ? 0.8 * std::pow(maxCount / 0.8, 1.0 / (1.0 - share)) : maxCount / (1.0 - share);
     m_plot->yAxis->setRange(log ? 0.8 : 0, top);
     drawGridLines();
     m_band->topLeft->setCoords(f.representableMin, 0);
