@@ -22,6 +22,7 @@
 #include "engine/io/npy.h"
 #include "engine/preprocess/image.h"
 #include "engine/preprocess/pipeline.h"
+#include "main_window_testing.h"
 #include "support/screenshots.h"
 #include "widgets/graph/graph_items.h"
 #include "widgets/graph/graph_panel.h"
@@ -35,6 +36,7 @@ using qs::widgets::LayerTableModel;
 
 using qs::test::distinctColours;
 using qs::test::screenshotDir;
+using qs::test::waitForRun;
 
 namespace {
 
@@ -53,13 +55,6 @@ int nodeItems(const MainWindow& w) {
 int expectedNodes(const MainWindow& w) {
     const auto& sg = w.document()->model().main();
     return static_cast<int>(sg.inputs.size() + sg.operators.size() + sg.outputs.size());
-}
-
-// Waits until the run started by the last call has delivered an outcome other than `before`.
-bool waitForRun(const MainWindow& w, const qs::app::RunOutcome* before = nullptr) {
-    return QTest::qWaitFor(
-        [&] { return w.lastOutcome() && w.lastOutcome() != before && !w.runs()->running(); },
-        120000);
 }
 
 }  // namespace

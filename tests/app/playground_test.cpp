@@ -18,6 +18,7 @@
 #include "app/gui/main_window.h"
 #include "app/gui/model_document.h"
 #include "app/gui/playground_controller.h"
+#include "main_window_testing.h"
 #include "support/screenshots.h"
 #include "widgets/playground/lesson_panel.h"
 #include "widgets/playground/playground_view.h"
@@ -32,6 +33,7 @@ constexpr double kOneOverSqrt12 = 0.28867513459481287;
 
 using qs::test::distinctColours;
 using qs::test::screenshotDir;
+using qs::test::waitForRun;
 
 void saveAndCheck(QWidget* widget, const QString& name) {
     const QImage image = widget->grab().toImage();
@@ -51,10 +53,6 @@ void drag(QCustomPlot* plot, QPointF from, QPointF to) {
     for (int i = 1; i <= 5; ++i)
         mouse(plot, QEvent::MouseMove, from + (to - from) * (i / 5.0), Qt::LeftButton);
     mouse(plot, QEvent::MouseButtonRelease, to, Qt::NoButton);
-}
-
-bool waitForRun(const MainWindow& w) {
-    return QTest::qWaitFor([&] { return w.lastOutcome() && !w.runs()->running(); }, 120000);
 }
 
 double sumOf(const QVector<double>& v) {

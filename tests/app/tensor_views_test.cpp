@@ -22,6 +22,7 @@
 #include "app/gui/tensor_view_data.h"
 #include "engine/analysis/tensor_views.h"
 #include "engine/io/npy.h"
+#include "main_window_testing.h"
 #include "support/screenshots.h"
 #include "widgets/graph/graph_panel.h"
 #include "widgets/graph/graph_view.h"
@@ -37,6 +38,8 @@ using qs::widgets::MapQuantity;
 
 using qs::test::distinctColours;
 using qs::test::screenshotDir;
+using qs::test::selectTensor;
+using qs::test::waitForRun;
 
 namespace {
 
@@ -44,25 +47,11 @@ QString conformanceDir(const char* name) {
     return QStringLiteral(QS_CONFORMANCE_DIR "/%1").arg(QLatin1String(name));
 }
 
-bool waitForRun(const MainWindow& w, const qs::app::RunOutcome* before = nullptr) {
-    return QTest::qWaitFor(
-        [&] { return w.lastOutcome() && w.lastOutcome() != before && !w.runs()->running(); },
-        180000);
-}
-
 double barSum(const QCPBars* bars) {
     double sum = 0;
     for (auto it = bars->data()->constBegin(); it != bars->data()->constEnd(); ++it)
         sum += it->value;
     return sum;
-}
-
-bool selectTensor(MainWindow& w, int tensor) {
-    auto* view = w.graphPanel()->view();
-    const int node = view->nodeForTensor(tensor);
-    if (node < 0) return false;
-    view->selectNode(node);
-    return true;
 }
 
 // Saves `widget` under the screenshot dir and checks it is not one flat fill.

@@ -31,6 +31,7 @@
 #include "app/gui/trace_tools.h"
 #include "engine/executor.h"
 #include "engine/trace/profile_diff.h"
+#include "main_window_testing.h"
 #include "support/screenshots.h"
 #include "widgets/graph/graph_panel.h"
 #include "widgets/graph/graph_view.h"
@@ -49,6 +50,8 @@ using qs::engine::TensorValue;
 
 using qs::test::distinctColours;
 using qs::test::screenshotDir;
+using qs::test::selectTensor;
+using qs::test::waitForRun;
 
 namespace {
 
@@ -60,12 +63,6 @@ void shoot(QWidget* widget, const QString& name, int minColours = 40) {
              qPrintable(name + QStringLiteral(" looks blank")));
 }
 
-bool waitForRun(const MainWindow& w, const qs::app::RunOutcome* before = nullptr) {
-    return QTest::qWaitFor(
-        [&] { return w.lastOutcome() && w.lastOutcome() != before && !w.runs()->running(); },
-        180000);
-}
-
 // `path` (default: the bundled sample) under the reference profile, seeded random input 0,
 // run finished.
 bool openSample(MainWindow& w, const QString& path = qs::app::bundledSamplePath()) {
@@ -73,14 +70,6 @@ bool openSample(MainWindow& w, const QString& path = qs::app::bundledSamplePath(
     w.show();
     w.setProfile(RoundingProfile::Reference);
     return QTest::qWaitForWindowExposed(&w) && w.openModel(path, false) && waitForRun(w);
-}
-
-bool selectTensor(MainWindow& w, int tensor) {
-    auto* view = w.graphPanel()->view();
-    const int node = view->nodeForTensor(tensor);
-    if (node < 0) return false;
-    view->selectNode(node);
-    return true;
 }
 
 // Traces `element` of the selected tensor and waits for the panel.
