@@ -310,10 +310,11 @@ QS_METRICS_INLINE void pass1Rows(const Inputs<Raw>& in, int64_t rows, size_t nc,
     for (; o < rows; ++o) block(o, std::integral_constant<int, 1>{});
 }
 
-// The same sums for any layout, one element at a time (channels strided: weights' output
-// channel axis, scalars). Each channel's elements are visited in the same order as above.
-template <class Raw, bool kQuantized, bool kRaw, bool kFromRaw>
-QS_METRICS_INLINE void pass1Strided(const Inputs<Raw>& in, const Blocks& b, ChannelSums& cs) {
+// Any layout, one element at a time (channels strided: weights' output channel axis,
+// scalars): calls visit(c, i, qv) for each element i of channel c with its dequantized value,
+// each channel's elements in the same order as the row passes.
+template <class Raw, bool kFromRaw, class Visit>
+QS_METRICS_INLINE void forEachStrided(const Inputs<Raw>& in, const Blocks& b, Visit&& visit) {
     const size_t nc = static_cast<size_t>(b.channels);
     for (int64_t o = 0; o < b.outer; ++o) {
         for (int64_t k = 0; k < b.inner; ++k) {
@@ -326,28 +327,37 @@ QS_METRICS_INLINE void pass1Strided(const Inputs<Raw>& in, const Blocks& b, Chan
                                             (static_cast<double>(in.raw[i]) - in.zp[c]));
                 else
                     qv = in.deq[i];
-                const double fv = in.ref[i];
-                const double d = qv - fv;
-                cs.sum_d[c] += d;
-                cs.sum_d2[c] += d * d;
-                cs.max_abs[c] = std::max(cs.max_abs[c], d < 0 ? -d : d);
-                cs.sum_f2[c] += fv * fv;
-                cs.sum_q2[c] += qv * qv;
-                cs.sum_qf[c] += qv * fv;
-                cs.f_min[c] = fv < cs.f_min[c] ? fv : cs.f_min[c];
-                cs.f_max[c] = fv > cs.f_max[c] ? fv : cs.f_max[c];
-                if constexpr (kQuantized) {
-                    const double lsb = d * in.inv_scale[c];
-                    cs.sum_lsb2[c] += lsb * lsb;
-                    cs.out_of_range[c] += ((fv < in.lo[c]) | (fv > in.hi[c])) ? 1.0 : 0.0;
-                    if constexpr (kRaw) {
-                        const auto r = static_cast<int64_t>(in.raw[i]);
-                        cs.saturated[c] += ((r == in.qmin) | (r == in.qmax)) ? 1.0 : 0.0;
-                    }
-                }
+                visit(c, i, qv);
             }
         }
     }
+}
+
+// The pass-1 sums for any layout, through forEachStrided.
+template <class Raw, bool kQuantized, bool kRaw, bool kFromRaw>
+QS_METRICS_INLINE void pass1Strided(const Inputs<Raw>& in, const Blocks& b, ChannelSums& cs) {
+    forEachStrided<Raw, kFromRaw>(
+        in, b, [&](size_t c, int64_t i, double qv) QS_METRICS_LAMBDA_INLINE {
+            const double fv = in.ref[i];
+            const double d = qv - fv;
+            cs.sum_d[c] += d;
+            cs.sum_d2[c] += d * d;
+            cs.max_abs[c] = std::max(cs.max_abs[c], d < 0 ? -d : d);
+            cs.sum_f2[c] += fv * fv;
+            cs.sum_q2[c] += qv * qv;
+            cs.sum_qf[c] += qv * fv;
+            cs.f_min[c] = fv < cs.f_min[c] ? fv : cs.f_min[c];
+            cs.f_max[c] = fv > cs.f_max[c] ? fv : cs.f_max[c];
+            if constexpr (kQuantized) {
+                const double lsb = d * in.inv_scale[c];
+                cs.sum_lsb2[c] += lsb * lsb;
+                cs.out_of_range[c] += ((fv < in.lo[c]) | (fv > in.hi[c])) ? 1.0 : 0.0;
+                if constexpr (kRaw) {
+                    const auto r = static_cast<int64_t>(in.raw[i]);
+                    cs.saturated[c] += ((r == in.qmin) | (r == in.qmax)) ? 1.0 : 0.0;
+                }
+            }
+        });
 }
 
 // Pass 2: squared deviations from each channel's own mean (two-pass variance, as np.std).
@@ -390,23 +400,11 @@ QS_METRICS_INLINE void pass2Rows(const Inputs<Raw>& in, int64_t rows, size_t nc,
 }
 template <class Raw, bool kFromRaw>
 QS_METRICS_INLINE void pass2Strided(const Inputs<Raw>& in, const Blocks& b, ChannelSums& cs) {
-    const size_t nc = static_cast<size_t>(b.channels);
-    for (int64_t o = 0; o < b.outer; ++o) {
-        for (int64_t k = 0; k < b.inner; ++k) {
-            const int64_t base = o * b.channels * b.inner + k;
-            for (size_t c = 0; c < nc; ++c) {
-                const int64_t i = base + static_cast<int64_t>(c) * b.inner;
-                double qv;
-                if constexpr (kFromRaw)
-                    qv = static_cast<float>(in.scale[c] *
-                                            (static_cast<double>(in.raw[i]) - in.zp[c]));
-                else
-                    qv = in.deq[i];
-                const double d = qv - static_cast<double>(in.ref[i]) - in.mean[c];
-                cs.m2[c] += d * d;
-            }
-        }
-    }
+    forEachStrided<Raw, kFromRaw>(
+        in, b, [&](size_t c, int64_t i, double qv) QS_METRICS_LAMBDA_INLINE {
+            const double d = qv - static_cast<double>(in.ref[i]) - in.mean[c];
+            cs.m2[c] += d * d;
+        });
 }
 
 // Both passes for contiguous channels, compiled twice: for the build's baseline ISA and for
