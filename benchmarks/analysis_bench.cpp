@@ -6,7 +6,12 @@
 //                              averaged and pooled) and the weight statistics: what
 //                              `quantscope-cli report` computes before writing files; threads 2
 //                              runs the two engines at once (AnalysisOptions::threads);
-//   BM_AnalysisFloatTwinOnly   the float twin's run alone, to show where the time goes.
+//   BM_AnalysisFloatTwinOnly   the float twin's run alone, to show where the time goes;
+//   BM_AnalysisVsIntEngine/<threads>  the target as one number: each iteration times
+//                              the baseline and then the full accumulated analysis, back to
+//                              back, so a machine that speeds up or slows down between
+//                              benchmarks does not skew the "ratio" counter (full / baseline,
+//                              wall clock); its iteration time is the full analysis's.
 // The "peak_rss_mb" counter is the process's peak resident set size after the benchmark
 // (getrusage ru_maxrss), which includes everything run before it in the same process.
 // Times are wall clock (UseRealTime); the CPU time column is the whole process's
@@ -14,6 +19,7 @@
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
 
+#include <chrono>
 #include <filesystem>
 
 #include "engine/analysis/error_analysis.h"
@@ -110,5 +116,50 @@ BENCHMARK(BM_AnalysisFull)
     ->MinTime(2.0)
     ->UseRealTime()
     ->MeasureProcessCPUTime();
+
+void BM_AnalysisVsIntEngine(benchmark::State& state) {
+    const auto inputs = input(state);
+    analysis::AnalysisOptions options;
+    options.threads = static_cast<int>(state.range(0));
+    using Clock = std::chrono::steady_clock;
+    double baseline = 0, full = 0;
+    for (auto _ : state) {
+        const auto t0 = Clock::now();
+        {
+            auto m = model::loadModel(kDir / "model.tflite");
+            if (!m) return state.SkipWithError(m.error().message.c_str());
+            auto r = run(*m, SubgraphId{0}, inputs, {});
+            if (!r || !r->complete()) return state.SkipWithError("int8 run failed");
+            benchmark::DoNotOptimize(r->values.data());
+        }
+        const auto t1 = Clock::now();
+        {
+            auto m = model::loadModel(kDir / "model.tflite");
+            if (!m) return state.SkipWithError(m.error().message.c_str());
+            auto a = analysis::analyze(
+                *m, nullptr, 1, [&](int) -> Result<std::vector<TensorValue>> { return inputs; },
+                options);
+            if (!a) return state.SkipWithError(a.error().message.c_str());
+            benchmark::DoNotOptimize(a->tensors.data());
+        }
+        const auto t2 = Clock::now();
+        const double b = std::chrono::duration<double>(t1 - t0).count();
+        const double f = std::chrono::duration<double>(t2 - t1).count();
+        baseline += b;
+        full += f;
+        state.SetIterationTime(f);
+    }
+    const auto n = static_cast<double>(state.iterations());
+    state.counters["int8_ms"] = 1e3 * baseline / n;
+    state.counters["full_ms"] = 1e3 * full / n;
+    state.counters["ratio"] = full / baseline;
+}
+BENCHMARK(BM_AnalysisVsIntEngine)
+    ->Arg(1)
+    ->Arg(2)
+    ->ArgName("threads")
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(2.0)
+    ->UseManualTime();
 
 }  // namespace

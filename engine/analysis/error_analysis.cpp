@@ -23,28 +23,54 @@ namespace {
 using model::BuiltinOp;
 using model::DType;
 
-// Running state of one compared tensor over the samples.
+// Running state of one compared tensor over the samples. With one sample (the common case:
+// one input), the averaged and pooled metrics are both that sample's, so they are computed
+// once, in finish(); the per-sample averagers start with the second sample.
 struct Tracker {
     TensorErrors out;
     TensorAccumulator pooled;
     MetricAverager total_avg;
     std::vector<MetricAverager> channel_avg;
 
-    void addSample(const TensorAccumulator& acc) {
-        total_avg.add(finalize(acc.total));
-        if (channel_avg.size() < acc.channels.size()) channel_avg.resize(acc.channels.size());
-        for (size_t c = 0; c < acc.channels.size(); ++c)
-            channel_avg[c].add(finalize(acc.channels[c]));
+    void addSample(TensorAccumulator&& acc) {
+        if (out.samples == 0) {
+            pooled = std::move(acc);
+            ++out.samples;
+            return;
+        }
+        if (out.samples == 1) average(pooled);  // `pooled` is still the first sample alone
+        average(acc);
         pooled.merge(acc);
         ++out.samples;
     }
     void finish() {
-        out.averaged = total_avg.mean();
-        out.pooled = finalize(pooled.total);
         out.channels_averaged.clear();
         out.channels_pooled.clear();
-        for (const auto& a : channel_avg) out.channels_averaged.push_back(a.mean());
+        out.pooled = finalize(pooled.total);
+        out.channels_pooled.reserve(pooled.channels.size());
         for (const auto& a : pooled.channels) out.channels_pooled.push_back(finalize(a));
+        if (out.samples == 1) {
+            // The mean over one sample, exactly as MetricAverager computes it.
+            auto once = [](const ErrorMetrics& m) {
+                MetricAverager a;
+                a.add(m);
+                return a.mean();
+            };
+            out.averaged = once(out.pooled);
+            out.channels_averaged.reserve(out.channels_pooled.size());
+            for (const auto& m : out.channels_pooled) out.channels_averaged.push_back(once(m));
+            return;
+        }
+        out.averaged = total_avg.mean();
+        for (const auto& a : channel_avg) out.channels_averaged.push_back(a.mean());
+    }
+
+private:
+    void average(const TensorAccumulator& acc) {
+        total_avg.add(finalize(acc.total));
+        if (channel_avg.size() < acc.channels.size()) channel_avg.resize(acc.channels.size());
+        for (size_t c = 0; c < acc.channels.size(); ++c)
+            channel_avg[c].add(finalize(acc.channels[c]));
     }
 };
 
@@ -193,6 +219,23 @@ bool writtenOnce(const model::Model& m) {
         for (TensorId t : op.outputs)
             if (!mark(t)) return false;
     return true;
+}
+
+// Runs `other` on a second thread while this one runs `here`, and rethrows what `other` threw.
+template <class Here, class Other>
+void inParallel(Here&& here, Other&& other) {
+    std::exception_ptr failure;
+    {
+        std::jthread worker([&] {
+            try {
+                other();
+            } catch (...) {
+                failure = std::current_exception();
+            }
+        });
+        here();
+    }  // joins the worker, also when `here` throws
+    if (failure) std::rethrow_exception(failure);
 }
 
 }  // namespace
@@ -368,26 +411,48 @@ Result<ErrorAnalysis> analyze(const model::Model& quant, const model::Model* flo
     result.profile = options.profile;
     result.paired_float_model = float_model != nullptr;
 
-    std::optional<FloatTwin> twin;
-    const model::Model* ref = float_model;
-    if (!float_model) {
-        auto t = makeFloatTwin(quant);
-        if (!t) return std::unexpected(t.error());
-        twin = std::move(*t);
-        for (const auto& n : twin->notes) result.warnings.push_back("float twin: " + n);
-        ref = &twin->model;
-        result.pairing = identityPairing(quant);
+    result.pairing = float_model ? pairModels(quant, *float_model) : identityPairing(quant);
+
+    // Preparation: the quantized graph and the weight statistics on a worker thread while this
+    // one builds and prepares the reference (they read the models only). Errors are reported
+    // in the order of the sequential path: the twin's, then the quantized graph's, then the
+    // reference's.
+    std::optional<Result<PreparedGraph>> qprep_result;
+    std::vector<WeightReport> weights;
+    auto prepareQuantized = [&] {
+        qprep_result.emplace(
+            PreparedGraph::prepare(quant, SubgraphId{0}, options.profile, options.plain));
+        weights = weightReports(quant, float_model, result.pairing);
+    };
+    std::optional<Result<FloatTwin>> twin;
+    std::optional<Result<PreparedGraph>> rprep_result;
+    auto prepareReference = [&] {
+        const model::Model* ref = float_model;
+        if (!float_model) {
+            twin.emplace(makeFloatTwin(quant));
+            ref = *twin ? &(*twin)->model : nullptr;
+        }
+        if (ref)
+            rprep_result.emplace(PreparedGraph::prepare(*ref, SubgraphId{0},
+                                                        RoundingProfile::Reference, options.plain));
+    };
+    if (options.threads > 1) {
+        inParallel(prepareReference, prepareQuantized);
     } else {
-        result.pairing = pairModels(quant, *float_model);
+        prepareReference();
+        prepareQuantized();
     }
+    if (twin && !*twin) return std::unexpected(twin->error());
+    if (!*qprep_result) return std::unexpected(qprep_result->error());
+    if (!*rprep_result) return std::unexpected(rprep_result->error());
+    const model::Model* ref = twin ? &(*twin)->model : float_model;
+    if (twin)
+        for (const auto& n : (*twin)->notes) result.warnings.push_back("float twin: " + n);
+    auto& qprep = *qprep_result;
+    auto& rprep = *rprep_result;
     const auto& qsg = quant.main();
     const auto& rsg = ref->main();
 
-    auto qprep = PreparedGraph::prepare(quant, SubgraphId{0}, options.profile, options.plain);
-    if (!qprep) return std::unexpected(qprep.error());
-    auto rprep =
-        PreparedGraph::prepare(*ref, SubgraphId{0}, RoundingProfile::Reference, options.plain);
-    if (!rprep) return std::unexpected(rprep.error());
     for (const auto& w : qprep->warnings()) result.warnings.push_back("quantized engine: " + w);
     for (const auto& w : rprep->warnings()) result.warnings.push_back("float reference: " + w);
 
@@ -532,7 +597,8 @@ Result<ErrorAnalysis> analyze(const model::Model& quant, const model::Model* flo
                     if (accumulated && ti >= 0) {
                         const auto r = static_cast<size_t>(
                             trackers[static_cast<size_t>(ti)].out.reference_tensor.value);
-                        if (ref_ready[r]) work.push_back({static_cast<size_t>(ti), &qv, ref_ready[r]});
+                        if (ref_ready[r])
+                            work.push_back({static_cast<size_t>(ti), &qv, ref_ready[r]});
                     }
                 }
                 changed.notify_all();
@@ -569,10 +635,11 @@ Result<ErrorAnalysis> analyze(const model::Model& quant, const model::Model* flo
                 if (r + 1 >= trackers_of_ref_start.size()) return;
                 if (!threaded) {
                     for (int k = trackers_of_ref_start[r]; k < trackers_of_ref_start[r + 1]; ++k) {
-                        const auto ti = static_cast<size_t>(trackers_of_ref[static_cast<size_t>(k)]);
+                        const auto ti =
+                            static_cast<size_t>(trackers_of_ref[static_cast<size_t>(k)]);
                         order[ti] = next_order++;
-                        compare(ti, (*qres)->values[static_cast<size_t>(
-                                        trackers[ti].out.tensor.value)],
+                        compare(ti,
+                                (*qres)->values[static_cast<size_t>(trackers[ti].out.tensor.value)],
                                 rv);
                     }
                     return;
@@ -581,7 +648,8 @@ Result<ErrorAnalysis> analyze(const model::Model& quant, const model::Model* flo
                     std::lock_guard lock(mutex);
                     ref_ready[r] = &rv;
                     for (int k = trackers_of_ref_start[r]; k < trackers_of_ref_start[r + 1]; ++k) {
-                        const auto ti = static_cast<size_t>(trackers_of_ref[static_cast<size_t>(k)]);
+                        const auto ti =
+                            static_cast<size_t>(trackers_of_ref[static_cast<size_t>(k)]);
                         order[ti] = next_order++;
                         const auto q = static_cast<size_t>(trackers[ti].out.tensor.value);
                         if (quant_ready[q]) work.push_back({ti, quant_ready[q], &rv});
@@ -693,19 +761,32 @@ Result<ErrorAnalysis> analyze(const model::Model& quant, const model::Model* flo
                     result.warnings.push_back("float reference: " + w);
         }
         for (size_t ti = 0; ti < trackers.size(); ++ti)
-            if (sample_acc[ti]) trackers[ti].addSample(*sample_acc[ti]);
+            if (sample_acc[ti]) trackers[ti].addSample(std::move(*sample_acc[ti]));
         ++result.samples;
         if (options.progress && !options.progress(s + 1, sample_count)) {
             result.cancelled = true;
             break;
         }
     }
-    for (auto& tr : trackers) {
-        if (tr.out.samples == 0) continue;
-        tr.finish();
-        result.tensors.push_back(std::move(tr.out));
+    // The metrics of every channel: with two threads, each finishes about half the channels.
+    auto finishRange = [&](size_t from, size_t to) {
+        for (size_t i = from; i < to; ++i)
+            if (trackers[i].out.samples > 0) trackers[i].finish();
+    };
+    size_t split = trackers.size();
+    if (options.threads > 1) {
+        size_t total = 0, half = 0;
+        for (const auto& tr : trackers) total += tr.pooled.channels.size() + 1;
+        for (split = 0; split < trackers.size() && half < total / 2; ++split)
+            half += trackers[split].pooled.channels.size() + 1;
     }
-    result.weights = weightReports(quant, float_model, result.pairing);
+    if (split < trackers.size())
+        inParallel([&] { finishRange(0, split); }, [&] { finishRange(split, trackers.size()); });
+    else
+        finishRange(0, trackers.size());
+    for (auto& tr : trackers)
+        if (tr.out.samples > 0) result.tensors.push_back(std::move(tr.out));
+    result.weights = std::move(weights);
     return result;
 }
 

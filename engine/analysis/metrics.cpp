@@ -4,6 +4,8 @@
 #include <cmath>
 #include <type_traits>
 
+#include <immintrin.h>
+
 #include "engine/analysis/float_twin.h"
 #include "model/str_format.h"
 
@@ -157,7 +159,8 @@ namespace {
 // Sums per channel, one array per quantity, so the loop over channels (the innermost, contiguous
 // axis of NHWC activations) vectorizes. Each channel keeps its own accumulator and visits its
 // elements in the same order on every path, so vectorizing across channels does not change a
-// single bit of the sums.
+// single bit of the sums. Two sums are derived afterwards instead of summed per element
+// (accumulate): sum_qf = (sum_q2 + sum_f2 - sum_d2) / 2 and sum_lsb2 = sum_d2 / scale^2.
 struct ChannelSums {
     std::vector<double> sum_d, sum_d2, max_abs, sum_f2, sum_q2, sum_qf, sum_lsb2, f_min, f_max, m2;
     // Counts in doubles (exact below 2^53): a double compare then feeds a double add, which
@@ -191,12 +194,18 @@ struct Inputs {
     const float* ref = nullptr;
     const double* scale = nullptr;  // per statistics channel, for dequantizing from raw
     const double* zp = nullptr;
-    const double* inv_scale = nullptr;
     const double* lo = nullptr;  // representable range per channel
     const double* hi = nullptr;
     const double* mean = nullptr;   // pass 2 only
     const double* shift = nullptr;  // per channel: subtracted from d before the sums of d, d^2
     int64_t qmin = 0, qmax = 0;
+    // AVX-512 pass 1 only: the float forms of the parameters (accumulate explains when they
+    // give the same bits).
+    bool float_dequant = false;
+    const float* scale_f = nullptr;
+    const int32_t* zp_i = nullptr;
+    const float* lo_f = nullptr;  // the smallest float >= lo, the largest float <= hi: a
+    const float* hi_f = nullptr;  // float compares with them exactly as with lo / hi
 };
 
 // Dequantizes one row of channels from the stored integers into `dst`.
@@ -213,16 +222,16 @@ QS_METRICS_INLINE void dequantizeRow(const Raw* __restrict raw, const double* __
 // shared by kRows elements; every pointer is its own restrict parameter so the compiler can
 // vectorize across channels.
 template <bool kQuantized, int kRows>
-QS_METRICS_INLINE void sumRows(
-    const float* __restrict q, const float* __restrict ref, size_t nc, const double* __restrict inv,
-    const double* __restrict lo, const double* __restrict hi, double* __restrict sd,
-    double* __restrict sd2, double* __restrict mx, double* __restrict sf2, double* __restrict sq2,
-    double* __restrict sqf, double* __restrict sl2, double* __restrict fmn, double* __restrict fmx,
-    double* __restrict oor, const double* __restrict shift, double* __restrict s2) {
+QS_METRICS_INLINE void sumRows(const float* __restrict q, const float* __restrict ref, size_t nc,
+                               const double* __restrict lo, const double* __restrict hi,
+                               double* __restrict sd, double* __restrict sd2, double* __restrict mx,
+                               double* __restrict sf2, double* __restrict sq2,
+                               double* __restrict fmn, double* __restrict fmx,
+                               double* __restrict oor, const double* __restrict shift,
+                               double* __restrict s2) {
     for (size_t c = 0; c < nc; ++c) {
         double a_d = sd[c], a_d2 = sd2[c], a_mx = mx[c], a_f2 = sf2[c], a_q2 = sq2[c],
-               a_qf = sqf[c], a_l2 = sl2[c], a_fmn = fmn[c], a_fmx = fmx[c], a_oor = oor[c],
-               a_s2 = s2[c];
+               a_fmn = fmn[c], a_fmx = fmx[c], a_oor = oor[c], a_s2 = s2[c];
         const double k = shift[c];
 #pragma GCC unroll 8
         for (int r = 0; r < kRows; ++r) {
@@ -237,40 +246,45 @@ QS_METRICS_INLINE void sumRows(
             a_mx = a_mx < ad ? ad : a_mx;
             a_f2 += fv * fv;
             a_q2 += qv * qv;
-            a_qf += qv * fv;
             a_fmn = fv < a_fmn ? fv : a_fmn;
             a_fmx = fv > a_fmx ? fv : a_fmx;
-            if constexpr (kQuantized) {
-                const double lsb = d * inv[c];
-                a_l2 += lsb * lsb;
-                a_oor += ((fv < lo[c]) | (fv > hi[c])) ? 1.0 : 0.0;
-            }
+            if constexpr (kQuantized) a_oor += ((fv < lo[c]) | (fv > hi[c])) ? 1.0 : 0.0;
         }
-        sd[c] = a_d, sd2[c] = a_d2, mx[c] = a_mx, sf2[c] = a_f2, sq2[c] = a_q2, sqf[c] = a_qf;
-        s2[c] = a_s2;
+        sd[c] = a_d, sd2[c] = a_d2, mx[c] = a_mx, sf2[c] = a_f2, sq2[c] = a_q2, s2[c] = a_s2;
         fmn[c] = a_fmn, fmx[c] = a_fmx;
-        if constexpr (kQuantized) sl2[c] = a_l2, oor[c] = a_oor;
+        if constexpr (kQuantized) oor[c] = a_oor;
     }
 }
 
+// Adds to sat[c] how many of `rows` rows have the stored integer qmin or qmax in channel c.
+// The rows are taken in strips of whole rows of about 256 elements, each position of a strip
+// with its own byte counter (at most 255 strips before the counters are folded into the
+// channels' counts), so the compare vectorizes on the stored integers' own width whatever the
+// number of channels. `count` holds saturationStrip(nc) bytes.
+inline size_t saturationStrip(size_t nc) {
+    return std::max<size_t>(1, 256 / nc) * nc;
+}
 template <class Raw>
-QS_METRICS_INLINE void countSaturated(const Raw* __restrict raw, size_t n, int64_t qmin,
-                                      int64_t qmax, size_t nc, double* __restrict sat) {
-    // n is a whole number of rows; each row adds to the channel counts in order.
-    for (size_t base = 0; base < n; base += nc) {
-        if constexpr (sizeof(Raw) <= 2) {
-            const auto lo = static_cast<int32_t>(qmin), hi = static_cast<int32_t>(qmax);
-            for (size_t c = 0; c < nc; ++c) {
-                const int32_t r = raw[base + c];
-                sat[c] += ((r == lo) | (r == hi)) ? 1.0 : 0.0;
-            }
-        } else {
-            for (size_t c = 0; c < nc; ++c) {
-                const auto r = static_cast<int64_t>(raw[base + c]);
-                sat[c] += ((r == qmin) | (r == qmax)) ? 1.0 : 0.0;
-            }
+QS_METRICS_INLINE void countSaturated(const Raw* __restrict raw, size_t rows, int64_t qmin,
+                                      int64_t qmax, size_t nc, double* __restrict sat,
+                                      uint8_t* __restrict count) {
+    const auto lo = static_cast<Raw>(qmin), hi = static_cast<Raw>(qmax);
+    const size_t strip = saturationStrip(nc), rows_per_strip = strip / nc;
+    const size_t strips = rows / rows_per_strip;
+    for (size_t s0 = 0; s0 < strips; s0 += 255) {
+        const size_t s1 = std::min(strips, s0 + 255);
+        std::fill(count, count + strip, uint8_t{0});
+        for (size_t st = s0; st < s1; ++st) {
+            const Raw* p = raw + st * strip;
+            for (size_t j = 0; j < strip; ++j)
+                count[j] = static_cast<uint8_t>(count[j] + ((p[j] == lo) | (p[j] == hi)));
         }
+        for (size_t r = 0; r < rows_per_strip; ++r)
+            for (size_t c = 0; c < nc; ++c) sat[c] += count[r * nc + c];
     }
+    for (size_t r = strips * rows_per_strip; r < rows; ++r)
+        for (size_t c = 0; c < nc; ++c)
+            sat[c] += ((raw[r * nc + c] == lo) | (raw[r * nc + c] == hi)) ? 1.0 : 0.0;
 }
 
 inline constexpr int kRowBlock = 4;
@@ -283,7 +297,11 @@ inline constexpr int64_t kOnePassRows = 64;
 template <class Raw, bool kQuantized, bool kRaw, bool kFromRaw>
 QS_METRICS_INLINE void pass1Rows(const Inputs<Raw>& in, int64_t rows, size_t nc, ChannelSums& cs,
                                  float* __restrict qrow) {
-    double* sat = cs.saturated.data();
+    if constexpr (kQuantized && kRaw) {
+        std::vector<uint8_t> count(saturationStrip(nc));
+        countSaturated(in.raw, static_cast<size_t>(rows), in.qmin, in.qmax, nc, cs.saturated.data(),
+                       count.data());
+    }
     auto block = [&](int64_t o, auto rows_tag) QS_METRICS_LAMBDA_INLINE {
         constexpr int kR = decltype(rows_tag)::value;
         const int64_t base = o * static_cast<int64_t>(nc);
@@ -296,13 +314,10 @@ QS_METRICS_INLINE void pass1Rows(const Inputs<Raw>& in, int64_t rows, size_t nc,
         } else {
             q = in.deq + base;
         }
-        if constexpr (kQuantized && kRaw)
-            countSaturated(in.raw + base, kR * nc, in.qmin, in.qmax, nc, sat);
-        sumRows<kQuantized, kR>(q, in.ref + base, nc, in.inv_scale, in.lo, in.hi, cs.sum_d.data(),
+        sumRows<kQuantized, kR>(q, in.ref + base, nc, in.lo, in.hi, cs.sum_d.data(),
                                 cs.sum_d2.data(), cs.max_abs.data(), cs.sum_f2.data(),
-                                cs.sum_q2.data(), cs.sum_qf.data(), cs.sum_lsb2.data(),
-                                cs.f_min.data(), cs.f_max.data(), cs.out_of_range.data(), in.shift,
-                                cs.m2.data());
+                                cs.sum_q2.data(), cs.f_min.data(), cs.f_max.data(),
+                                cs.out_of_range.data(), in.shift, cs.m2.data());
     };
     int64_t o = 0;
     for (; o + kRowBlock <= rows; o += kRowBlock)
@@ -345,12 +360,9 @@ QS_METRICS_INLINE void pass1Strided(const Inputs<Raw>& in, const Blocks& b, Chan
             cs.max_abs[c] = std::max(cs.max_abs[c], d < 0 ? -d : d);
             cs.sum_f2[c] += fv * fv;
             cs.sum_q2[c] += qv * qv;
-            cs.sum_qf[c] += qv * fv;
             cs.f_min[c] = fv < cs.f_min[c] ? fv : cs.f_min[c];
             cs.f_max[c] = fv > cs.f_max[c] ? fv : cs.f_max[c];
             if constexpr (kQuantized) {
-                const double lsb = d * in.inv_scale[c];
-                cs.sum_lsb2[c] += lsb * lsb;
                 cs.out_of_range[c] += ((fv < in.lo[c]) | (fv > in.hi[c])) ? 1.0 : 0.0;
                 if constexpr (kRaw) {
                     const auto r = static_cast<int64_t>(in.raw[i]);
@@ -439,6 +451,134 @@ rowsAvx512(const Inputs<Raw>& in, int64_t rows, size_t nc, ChannelSums& cs, floa
     rowsImpl<Raw, kQuantized, kRaw, kFromRaw>(in, rows, nc, cs, qrow, pass);
 }
 
+// Pass 1 with AVX-512 intrinsics: a tile of 8 adjacent channels keeps its twelve sums in
+// registers while it walks kTileRows rows (row r of channel c at r * nc + c), so each sum is
+// loaded and stored once per kTileRows elements instead of once per kRowBlock; the stored
+// integers are widened and dequantized in registers (no row buffer), and the last tile of a
+// row masks off the channels past nc. The operations per element are those of sumRows,
+// dequantizeRow and countSaturated, one IEEE operation each and in the same order for every
+// channel (min/max and the absolute value select the same operand as their ternaries; a
+// masked add of 1 equals adding the ternary's 1 or 0), so the sums are bit-identical to the
+// other paths.
+inline constexpr int64_t kTileRows = 128;
+// GCC 12 warns inside its own avx512fintrin.h (the intrinsics start from _mm512_undefined_pd;
+// GCC bug 105593), not about this code.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#define QS_METRICS_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl")))
+
+template <class Raw>
+QS_METRICS_AVX512 QS_METRICS_INLINE __m256i loadRaw8(const Raw* p, __mmask8 m) {
+    if constexpr (std::is_same_v<Raw, int8_t>)
+        return _mm256_cvtepi8_epi32(_mm_maskz_loadu_epi8(static_cast<__mmask16>(m), p));
+    else if constexpr (std::is_same_v<Raw, uint8_t>)
+        return _mm256_cvtepu8_epi32(_mm_maskz_loadu_epi8(static_cast<__mmask16>(m), p));
+    else
+        return _mm256_cvtepi16_epi32(_mm_maskz_loadu_epi16(m, p));
+}
+
+QS_METRICS_AVX512 QS_METRICS_INLINE __m512d load8(__mmask8 m, size_t c0, const double* p) {
+    return _mm512_maskz_loadu_pd(m, p + c0);
+}
+QS_METRICS_AVX512 QS_METRICS_INLINE void store8(__mmask8 m, size_t c0, std::vector<double>& v,
+                                                __m512d x) {
+    _mm512_mask_storeu_pd(v.data() + c0, m, x);
+}
+
+template <class Raw, bool kQuantized, bool kRaw, bool kFromRaw>
+QS_METRICS_AVX512 void pass1TilesAvx512(const Inputs<Raw>& in, int64_t rows, size_t nc,
+                                        ChannelSums& cs) {
+    const __m512d sign = _mm512_set1_pd(-0.0);
+    const __m256i minus_one = _mm256_set1_epi32(-1);
+    const auto stride = static_cast<int64_t>(nc);
+    std::vector<uint8_t> count(kQuantized && kRaw ? saturationStrip(nc) : 0);
+    for (int64_t r0 = 0; r0 < rows; r0 += kTileRows) {
+        const int64_t r1 = std::min(rows, r0 + kTileRows);
+        for (size_t c0 = 0; c0 < nc; c0 += 8) {
+            const __mmask8 m =
+                nc - c0 >= 8 ? __mmask8{0xff} : static_cast<__mmask8>((1u << (nc - c0)) - 1);
+            __m512d a_d = load8(m, c0, cs.sum_d.data()), a_d2 = load8(m, c0, cs.sum_d2.data()),
+                    a_mx = load8(m, c0, cs.max_abs.data()), a_f2 = load8(m, c0, cs.sum_f2.data()),
+                    a_q2 = load8(m, c0, cs.sum_q2.data()), a_s2 = load8(m, c0, cs.m2.data());
+            // The reference's extremes in float (they are floats or infinities: exact), the
+            // out-of-range count in int32 lanes (at most kTileRows per block; added to the
+            // double count, exactly, after the block).
+            __m256 a_fmn = _mm512_cvtpd_ps(load8(m, c0, cs.f_min.data()));
+            __m256 a_fmx = _mm512_cvtpd_ps(load8(m, c0, cs.f_max.data()));
+            __m256i n_oor = _mm256_setzero_si256();
+            const __m512d k = load8(m, c0, in.shift);
+            __m512d sc{}, zp{};
+            __m256 lo{}, hi{}, sc_f{};
+            __m256i zp_i{};
+            if constexpr (kQuantized) {
+                lo = _mm256_maskz_loadu_ps(m, in.lo_f + c0);
+                hi = _mm256_maskz_loadu_ps(m, in.hi_f + c0);
+            }
+            if constexpr (kFromRaw) {
+                if (in.float_dequant) {
+                    sc_f = _mm256_maskz_loadu_ps(m, in.scale_f + c0);
+                    zp_i = _mm256_maskz_loadu_epi32(m, in.zp_i + c0);
+                } else {
+                    sc = load8(m, c0, in.scale), zp = load8(m, c0, in.zp);
+                }
+            }
+            for (int64_t r = r0; r < r1; ++r) {
+                const int64_t i = r * stride + static_cast<int64_t>(c0);
+                __m512d qv;
+                if constexpr (kFromRaw) {
+                    const __m256i x = loadRaw8(in.raw + i, m);
+                    if (in.float_dequant) {
+                        // float(scale) * float(q - zp): one float rounding of the exact product,
+                        // which is what float(double(scale) * (q - zp)) rounds too (see
+                        // accumulate's float_dequant).
+                        qv = _mm512_cvtps_pd(
+                            _mm256_mul_ps(sc_f, _mm256_cvtepi32_ps(_mm256_sub_epi32(x, zp_i))));
+                    } else {
+                        const __m512d deq =
+                            _mm512_mul_pd(sc, _mm512_sub_pd(_mm512_cvtepi32_pd(x), zp));
+                        qv = _mm512_cvtps_pd(_mm512_cvtpd_ps(deq));
+                    }
+                } else {
+                    qv = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, in.deq + i));
+                }
+                const __m256 f = _mm256_maskz_loadu_ps(m, in.ref + i);
+                a_fmn = _mm256_min_ps(f, a_fmn);
+                a_fmx = _mm256_max_ps(f, a_fmx);
+                if constexpr (kQuantized) {
+                    const auto out = static_cast<__mmask8>((_mm256_cmp_ps_mask(f, lo, _CMP_LT_OQ) |
+                                                            _mm256_cmp_ps_mask(f, hi, _CMP_GT_OQ)) &
+                                                           m);
+                    n_oor = _mm256_mask_sub_epi32(n_oor, out, n_oor, minus_one);
+                }
+                const __m512d fv = _mm512_cvtps_pd(f);
+                const __m512d d = _mm512_sub_pd(qv, fv);
+                const __m512d e = _mm512_sub_pd(d, k);
+                a_d = _mm512_add_pd(a_d, e);
+                a_s2 = _mm512_add_pd(a_s2, _mm512_mul_pd(e, e));
+                a_d2 = _mm512_add_pd(a_d2, _mm512_mul_pd(d, d));
+                a_mx = _mm512_max_pd(_mm512_andnot_pd(sign, d), a_mx);
+                a_f2 = _mm512_add_pd(a_f2, _mm512_mul_pd(fv, fv));
+                a_q2 = _mm512_add_pd(a_q2, _mm512_mul_pd(qv, qv));
+            }
+            store8(m, c0, cs.sum_d, a_d), store8(m, c0, cs.sum_d2, a_d2);
+            store8(m, c0, cs.max_abs, a_mx), store8(m, c0, cs.sum_f2, a_f2);
+            store8(m, c0, cs.sum_q2, a_q2), store8(m, c0, cs.m2, a_s2);
+            store8(m, c0, cs.f_min, _mm512_cvtps_pd(a_fmn));
+            store8(m, c0, cs.f_max, _mm512_cvtps_pd(a_fmx));
+            if constexpr (kQuantized)
+                store8(
+                    m, c0, cs.out_of_range,
+                    _mm512_add_pd(load8(m, c0, cs.out_of_range.data()), _mm512_cvtepi32_pd(n_oor)));
+        }
+        // The block's stored integers are still in cache.
+        if constexpr (kQuantized && kRaw)
+            countSaturated(in.raw + r0 * stride, static_cast<size_t>(r1 - r0), in.qmin, in.qmax, nc,
+                           cs.saturated.data(), count.data());
+    }
+}
+
+#pragma GCC diagnostic pop
+
 const bool kMetricsAvx2 = __builtin_cpu_supports("avx2");
 const bool kMetricsAvx512 =
     __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -446,7 +586,10 @@ const bool kMetricsAvx512 =
 
 template <class Raw, bool kQuantized, bool kRaw, bool kFromRaw>
 void passes(const Inputs<Raw>& in, const Blocks& b, ChannelSums& cs, int pass) {
-    if (b.inner == 1) {
+    if (b.inner == 1 && pass == 1 && kMetricsAvx512) {
+        pass1TilesAvx512<Raw, kQuantized, kRaw, kFromRaw>(in, b.outer,
+                                                          static_cast<size_t>(b.channels), cs);
+    } else if (b.inner == 1) {
         const size_t nc = static_cast<size_t>(b.channels);
         std::vector<float> qrow(kFromRaw ? nc * kRowBlock : 0);
         if (kMetricsAvx512)
@@ -471,8 +614,7 @@ TensorAccumulator accumulate(const float* deq, const float* ref, const Raw* raw,
     const size_t nc = static_cast<size_t>(b.channels);
     TensorAccumulator out;
     out.channels.resize(nc);
-    std::vector<double> inv_scale(nc, kNaN), rmin(nc, kNaN), rmax(nc, kNaN), scale(nc, 0.0),
-        zp(nc, 0.0);
+    std::vector<double> rmin(nc, kNaN), rmax(nc, kNaN), scale(nc, 0.0), zp(nc, 0.0);
     for (size_t c = 0; c < nc; ++c) {
         if (!quantized) continue;
         // A per-tensor scale is shared by every channel of the statistics axis.
@@ -483,7 +625,6 @@ TensorAccumulator accumulate(const float* deq, const float* ref, const Raw* raw,
         zp[c] = z;
         rmin[c] = (static_cast<double>(range.min) - z) * s;
         rmax[c] = (static_cast<double>(range.max) - z) * s;
-        inv_scale[c] = s != 0 ? 1.0 / s : kNaN;
     }
     ChannelSums cs(nc);
     const int64_t used = std::min<int64_t>(n, b.outer * b.channels * b.inner);
@@ -493,7 +634,6 @@ TensorAccumulator accumulate(const float* deq, const float* ref, const Raw* raw,
     in.ref = ref;
     in.scale = scale.data();
     in.zp = zp.data();
-    in.inv_scale = inv_scale.data();
     in.lo = rmin.data();
     in.hi = rmax.data();
     in.qmin = range.min;
@@ -517,6 +657,33 @@ TensorAccumulator accumulate(const float* deq, const float* ref, const Raw* raw,
         }
     }
     in.shift = shift.data();
+    // float(double(scale) * (q - zp)) is float(scale) * float(q - zp) when the scale is a float
+    // (the .tflite stores float32 scales) and |q - zp| < 2^24: the double product of a 24-bit
+    // and a 25-bit significand is exact, so both round the same exact value once.
+    std::vector<float> scale_f(nc), lo_f(nc), hi_f(nc);
+    std::vector<int32_t> zp_i(nc);
+    bool float_dequant = kFromRaw;
+    for (size_t c = 0; c < nc; ++c) {
+        const auto sf = static_cast<float>(scale[c]);
+        float_dequant = float_dequant && static_cast<double>(sf) == scale[c] &&
+                        std::abs(zp[c]) <= double{1 << 23};
+        scale_f[c] = sf;
+        zp_i[c] = float_dequant ? static_cast<int32_t>(zp[c]) : 0;
+        if (quantized) {
+            float l = static_cast<float>(rmin[c]), h = static_cast<float>(rmax[c]);
+            if (static_cast<double>(l) < rmin[c])
+                l = std::nextafter(l, std::numeric_limits<float>::infinity());
+            if (static_cast<double>(h) > rmax[c])
+                h = std::nextafter(h, -std::numeric_limits<float>::infinity());
+            lo_f[c] = l;
+            hi_f[c] = h;
+        }
+    }
+    in.float_dequant = float_dequant;
+    in.scale_f = scale_f.data();
+    in.zp_i = zp_i.data();
+    in.lo_f = lo_f.data();
+    in.hi_f = hi_f.data();
     auto run = [&](int pass) {
         if constexpr (kFromRaw)
             passes<Raw, true, true, true>(in, b, cs, pass);
@@ -528,8 +695,13 @@ TensorAccumulator accumulate(const float* deq, const float* ref, const Raw* raw,
             passes<Raw, false, false, false>(in, b, cs, pass);
     };
     run(1);
-    if (!quantized)
-        for (size_t c = 0; c < nc; ++c) cs.sum_lsb2[c] = kNaN;
+    // The derived sums. q.f from |q - f|^2 = |q|^2 + |f|^2 - 2 q.f: its rounding error is
+    // about eps (|q|^2 + |f|^2), the bound of the direct sum's too; the cosine keeps every
+    // digit numpy gives. (d / scale)^2 summed is sum d^2 / scale^2 (the scale is the channel's).
+    for (size_t c = 0; c < nc; ++c) {
+        cs.sum_qf[c] = 0.5 * (cs.sum_q2[c] + cs.sum_f2[c] - cs.sum_d2[c]);
+        cs.sum_lsb2[c] = quantized && scale[c] != 0 ? cs.sum_d2[c] / (scale[c] * scale[c]) : kNaN;
+    }
     const double per_channel = static_cast<double>(b.outer * b.inner);
     std::vector<double> mean(nc, 0.0);
     if (one_pass) {

@@ -5,9 +5,9 @@
 
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <optional>
-#include <filesystem>
 
 #include "engine/analysis/error_analysis.h"
 #include "engine/analysis/float_twin.h"
@@ -129,6 +129,160 @@ TEST(AnalysisMetrics, OnePassStatisticsMatchTwoPass) {
             << c;
         const double sd = std::sqrt(static_cast<double>(m2 / kRows));
         EXPECT_NEAR(m.stddev, sd, 1e-12 * sd) << c;
+    }
+}
+
+// Every layout the row passes take (fewer and more rows than the one-pass threshold, channel
+// counts around the 8-wide tiles, more rows than a tile block and than 255 saturation strips),
+// every fused dtype, per-tensor and per-channel scales, and a zero point too large for float
+// dequantization: every per-channel metric against an element-by-element long double
+// computation. Saturated integers and references outside the representable range are planted.
+TEST(AnalysisMetrics, RowPassesMatchElementByElement) {
+    struct Case {
+        int rows, channels;
+        DType dtype;
+        bool per_channel;
+        int64_t zero_point;
+    };
+    const std::vector<Case> cases = {
+        {1, 1, DType::Int8, false, -3},         {5, 3, DType::Int8, false, 7},
+        {63, 9, DType::UInt8, false, 128},      {64, 3, DType::Int8, true, -1},
+        {200, 8, DType::Int16, false, 0},       {300, 17, DType::Int8, true, 5},
+        {700, 128, DType::Int8, false, -128},   {70000, 1, DType::UInt8, false, 3},
+        {150, 24, DType::Int16, true, 1 << 24}, {90, 13, DType::Int32, false, 2},
+        {130, 11, DType::Float32, false, 0},
+    };
+    uint32_t seed = 12345;
+    auto next = [&] {
+        seed = seed * 1664525u + 1013904223u;
+        return seed >> 8;
+    };
+    for (const auto& k : cases) {
+        SCOPED_TRACE(::testing::Message() << k.rows << "x" << k.channels << " "
+                                          << model::dtypeName(k.dtype) << " zp " << k.zero_point);
+        const std::vector<int32_t> shape{k.rows, k.channels};
+        const size_t n = static_cast<size_t>(k.rows) * static_cast<size_t>(k.channels);
+        const bool quantized = k.dtype != DType::Float32;
+        model::Quantization q;
+        if (quantized) {
+            for (int c = 0; c < (k.per_channel ? k.channels : 1); ++c) {
+                q.scales.push_back(0.01f + 0.003f * static_cast<float>(c % 5));
+                q.zero_points.push_back(k.zero_point);
+            }
+            q.quantized_dimension = 1;
+        }
+        int64_t qmin = 0, qmax = 0;
+        switch (k.dtype) {
+            case DType::Int8:
+                qmin = -128, qmax = 127;
+                break;
+            case DType::UInt8:
+                qmin = 0, qmax = 255;
+                break;
+            case DType::Int16:
+                qmin = -32768, qmax = 32767;
+                break;
+            default:
+                qmin = INT32_MIN, qmax = INT32_MAX;
+                break;
+        }
+        TensorValue qv(k.dtype, shape), ref(DType::Float32, shape);
+        std::vector<double> deq(n);
+        std::vector<int64_t> raw(n);
+        for (size_t i = 0; i < n; ++i) {
+            const int c = static_cast<int>(i % static_cast<size_t>(k.channels));
+            int64_t r = 0;
+            const uint32_t pick = next() % 16;
+            if (k.dtype == DType::Int32 || k.dtype == DType::Float32)
+                r = static_cast<int64_t>(next() % 2001) - 1000 +
+                    (pick == 0 && k.dtype == DType::Int32 ? qmax - 1000 : 0);
+            else if (pick < 2)
+                r = pick == 0 ? qmin : qmax;
+            else
+                r = qmin + static_cast<int64_t>(next() % static_cast<uint32_t>(qmax - qmin + 1));
+            raw[i] = r;
+            switch (k.dtype) {
+                case DType::Int8:
+                    qv.data<int8_t>()[i] = static_cast<int8_t>(r);
+                    break;
+                case DType::UInt8:
+                    qv.data<uint8_t>()[i] = static_cast<uint8_t>(r);
+                    break;
+                case DType::Int16:
+                    qv.data<int16_t>()[i] = static_cast<int16_t>(r);
+                    break;
+                case DType::Int32:
+                    qv.data<int32_t>()[i] = static_cast<int32_t>(r);
+                    break;
+                default:
+                    qv.data<float>()[i] = static_cast<float>(r) * 0.37f;
+                    break;
+            }
+            const double s = quantized ? q.scale(k.per_channel ? static_cast<size_t>(c) : 0) : 1;
+            deq[i] = quantized ? static_cast<float>(s * static_cast<double>(r - k.zero_point))
+                               : qv.data<float>()[i];
+            // Mostly close to q, sometimes far outside the representable range.
+            const double noise = (static_cast<double>(next() % 1000) - 500) * 1e-4 * s;
+            const double far = pick == 2 ? 300 * s : pick == 3 ? -300 * s : 0;
+            ref.data<float>()[i] = static_cast<float>(deq[i] + noise + far);
+        }
+        auto acc = compareTensor(qv, q, ref);
+        ASSERT_TRUE(acc) << acc.error().message;
+        ASSERT_EQ(acc->channels.size(), static_cast<size_t>(k.channels));
+        for (int c = 0; c < k.channels; ++c) {
+            SCOPED_TRACE(::testing::Message() << "channel " << c);
+            const double s = quantized ? q.scale(k.per_channel ? static_cast<size_t>(c) : 0) : 1;
+            const double lo = (static_cast<double>(qmin) - static_cast<double>(k.zero_point)) * s;
+            const double hi = (static_cast<double>(qmax) - static_cast<double>(k.zero_point)) * s;
+            long double sd = 0, sd2 = 0, sf2 = 0, sq2 = 0, sqf = 0, mx = 0;
+            double fmin = INFINITY, fmax = -INFINITY;
+            int64_t sat = 0, oor = 0;
+            for (int r = 0; r < k.rows; ++r) {
+                const size_t i = static_cast<size_t>(r) * static_cast<size_t>(k.channels) +
+                                 static_cast<size_t>(c);
+                const double f = ref.data<float>()[i];
+                const long double d = static_cast<long double>(deq[i]) - f;
+                sd += d, sd2 += d * d, sf2 += static_cast<long double>(f) * f;
+                sq2 += static_cast<long double>(deq[i]) * deq[i];
+                sqf += static_cast<long double>(deq[i]) * f;
+                mx = std::max(mx, std::fabs(d));
+                fmin = std::min(fmin, f), fmax = std::max(fmax, f);
+                sat += raw[i] == qmin || raw[i] == qmax;
+                oor += f < lo || f > hi;
+            }
+            const long double nr = k.rows, mean = sd / nr;
+            long double m2 = 0;
+            for (int r = 0; r < k.rows; ++r) {
+                const size_t i = static_cast<size_t>(r) * static_cast<size_t>(k.channels) +
+                                 static_cast<size_t>(c);
+                const long double e =
+                    static_cast<long double>(deq[i]) - ref.data<float>()[i] - mean;
+                m2 += e * e;
+            }
+            const auto m = finalize(acc->channels[static_cast<size_t>(c)]);
+            auto near = [](double got, long double want, double rel) {
+                return std::fabs(got - static_cast<double>(want)) <=
+                       rel * std::fabs(static_cast<double>(want)) + 1e-300;
+            };
+            EXPECT_TRUE(near(m.mean_error, mean, 1e-9)) << m.mean_error << " " << double(mean);
+            EXPECT_TRUE(near(m.stddev, std::sqrt(m2 / nr), 1e-9)) << m.stddev;
+            EXPECT_TRUE(near(m.mean_squared_error, sd2 / nr, 1e-12)) << m.mean_squared_error;
+            EXPECT_EQ(m.max_abs_error, static_cast<double>(mx));
+            if (quantized)
+                EXPECT_TRUE(near(m.rmse_lsb, std::sqrt(sd2 / nr) / s, 1e-12)) << m.rmse_lsb;
+            else
+                EXPECT_TRUE(std::isnan(m.rmse_lsb));
+            EXPECT_TRUE(near(m.sqnr_db, 10 * std::log10(sf2 / sd2), 1e-12)) << m.sqnr_db;
+            const long double cosine = sqf / (std::sqrt(sq2) * std::sqrt(sf2));
+            EXPECT_NEAR(1 - m.cosine_similarity, static_cast<double>(1 - cosine),
+                        1e-9 * static_cast<double>(1 - cosine) + 1e-15);
+            EXPECT_EQ(m.float_min, fmin);
+            EXPECT_EQ(m.float_max, fmax);
+            if (quantized) {
+                EXPECT_DOUBLE_EQ(m.saturation_pct, 100.0 * static_cast<double>(sat) / k.rows);
+                EXPECT_DOUBLE_EQ(m.out_of_range_pct, 100.0 * static_cast<double>(oor) / k.rows);
+            }
+        }
     }
 }
 
@@ -557,18 +711,17 @@ TEST_P(AnalysisThreads, ThreadedEqualsSequential) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Conformance, AnalysisThreads,
-    ::testing::Values(ThreadCase{"mobilenet_v1_0.25_128_quant", ""},
-                      ThreadCase{"resnet8_cifar_int8", "resnet8_cifar_float"},
-                      ThreadCase{"kws_dscnn_int8", ""},
-                      ThreadCase{"ad01_toycar_dynamic_range", ""}),
-    [](const auto& info) {
-        std::string n = info.param.quant;
-        for (char& ch : n)
-            if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-        return n + (*info.param.floatModel ? "_paired" : "_twin");
-    });
+INSTANTIATE_TEST_SUITE_P(Conformance, AnalysisThreads,
+                         ::testing::Values(ThreadCase{"mobilenet_v1_0.25_128_quant", ""},
+                                           ThreadCase{"resnet8_cifar_int8", "resnet8_cifar_float"},
+                                           ThreadCase{"kws_dscnn_int8", ""},
+                                           ThreadCase{"ad01_toycar_dynamic_range", ""}),
+                         [](const auto& info) {
+                             std::string n = info.param.quant;
+                             for (char& ch : n)
+                                 if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                             return n + (*info.param.floatModel ? "_paired" : "_twin");
+                         });
 
 TEST(AnalysisPairing, NameFirstThenPosition) {
     auto q = model::loadModel(kConf + "/resnet8_cifar_int8/model.tflite");
