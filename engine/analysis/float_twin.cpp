@@ -133,29 +133,46 @@ std::vector<float> dequantizeWith(int64_t n, std::span<const int32_t> shape,
     return out;
 }
 
-// 8-bit values through a table of the 256 levels of each channel, each entry computed by
-// dequantizeWith's own formula (so identical), when the channels are long enough to repay it.
+// 8-bit values. The scale is a float (the .tflite stores float32 scales) and |q - zp| < 2^24,
+// so the double product scale * (q - zp) is exact (24-bit times 25-bit significands) and
+// rounding it to float is one float multiply, float(scale) * float(q - zp): the same bits as
+// dequantizeWith's formula, in a loop the compiler vectorizes (16 floats per AVX-512 op).
+// Channels along the last axis (inner 1: depthwise weights, NHWC activations) vectorize
+// across the channels; otherwise along each channel's inner run. Zero points beyond 2^23 take
+// dequantizeWith.
 template <class T>
 void dequantizeBytes(int64_t n, std::span<const int32_t> shape, const model::Quantization& q,
-                     const T* src, float* out) {
+                     const T* __restrict src, float* __restrict out) {
     const ChannelIndexer channel(shape, q);
     const int64_t channels = channel.per_channel ? channel.size : 1;
     const int64_t inner = channel.per_channel ? channel.inner : n;
     const int64_t outer = channels * inner > 0 ? n / (channels * inner) : 0;
-    if (outer * inner < 64)
-        return dequantizeWith(
-            n, shape, q, [&](int64_t i) { return int64_t{src[i]}; }, out);
-    constexpr int64_t kLow = std::numeric_limits<T>::min();
-    float table[256];
+    std::vector<float> scale(static_cast<size_t>(channels));
+    std::vector<int32_t> zp(static_cast<size_t>(channels));
     for (int64_t c = 0; c < channels; ++c) {
-        const double s = q.scale(static_cast<size_t>(c));
         const int64_t z = q.zeroPoint(static_cast<size_t>(c));
-        for (int64_t v = 0; v < 256; ++v)
-            table[v] = static_cast<float>(s * static_cast<double>(v + kLow - z));
-        for (int64_t o = 0; o < outer; ++o) {
+        if (z < -(int64_t{1} << 23) || z > (int64_t{1} << 23))
+            return dequantizeWith(
+                n, shape, q, [&](int64_t i) { return int64_t{src[i]}; }, out);
+        scale[static_cast<size_t>(c)] = q.scale(static_cast<size_t>(c));
+        zp[static_cast<size_t>(c)] = static_cast<int32_t>(z);
+    }
+    const float* __restrict sc = scale.data();
+    const int32_t* __restrict zc = zp.data();
+    for (int64_t o = 0; o < outer; ++o) {
+        if (inner == 1) {
+            const T* row = src + o * channels;
+            float* dst = out + o * channels;
+            for (int64_t c = 0; c < channels; ++c)
+                dst[c] = sc[c] * static_cast<float>(static_cast<int32_t>(row[c]) - zc[c]);
+            continue;
+        }
+        for (int64_t c = 0; c < channels; ++c) {
+            const float s = sc[c];
+            const int32_t z = zc[c];
             const int64_t base = (o * channels + c) * inner;
             for (int64_t k = 0; k < inner; ++k)
-                out[base + k] = table[int64_t{src[base + k]} - kLow];
+                out[base + k] = s * static_cast<float>(static_cast<int32_t>(src[base + k]) - z);
         }
     }
 }
