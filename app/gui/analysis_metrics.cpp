@@ -39,12 +39,18 @@ Result<MetricTable> AnalysisMetrics::compute(const MetricRequest& request,
         request.mode == ErrorMode::Local ? an::ErrorMode::Local : an::ErrorMode::Accumulated;
     options.profile = request.profile;
     options.progress = progress;
-    // Keep the compared values of the first sample for the tensor views.
+    options.op_progress = request.opProgress;
+    // Keep the compared values of the first sample for the tensor views: in accumulated mode
+    // the runs' own values (moved, below), in local mode copies of the compared pairs.
     auto values = std::make_shared<TensorValueStore>();
-    options.observe = [&values](int sample, TensorId t, const engine::TensorValue& q,
-                                const engine::TensorValue& r) {
-        if (sample == 0) (*values)[t.value] = TensorPair{q, r};
-    };
+    if (options.mode == an::ErrorMode::Accumulated) {
+        options.keep_sample0 = true;
+    } else {
+        options.observe = [&values](int sample, TensorId t, const engine::TensorValue& q,
+                                    const engine::TensorValue& r) {
+            if (sample == 0) (*values)[t.value] = TensorPair{q, r};
+        };
+    }
     const auto source = [&request](int i) -> Result<std::vector<engine::TensorValue>> {
         if (i == 0 || !request.sample) return request.inputs;
         return request.sample(i);
@@ -77,6 +83,26 @@ Result<MetricTable> AnalysisMetrics::compute(const MetricRequest& request,
             ch.absmax.push_back(c.absmax);
         }
         table.weights[w.op.value] = std::move(ch);
+    }
+    if (options.keep_sample0) {
+        // Each compared tensor once; a reference value paired twice is copied the second time.
+        auto& quant = result->sample0_quant;
+        auto& reference = result->sample0_reference;
+        std::vector<char> taken(reference.size(), 0);
+        for (const auto& t : result->tensors) {
+            const auto q = static_cast<size_t>(t.tensor.value);
+            const auto r = static_cast<size_t>(t.reference_tensor.value);
+            if (q >= quant.size() || r >= reference.size() || !quant[q].valid() ||
+                !reference[r].valid())
+                continue;
+            TensorPair pair;
+            pair.quant = std::move(quant[q]);
+            pair.reference = taken[r] ? reference[r] : std::move(reference[r]);
+            taken[r] = 1;
+            (*values)[t.tensor.value] = std::move(pair);
+        }
+        quant.clear();
+        reference.clear();
     }
     table.warnings = result->warnings;
     table.cancelled = result->cancelled;

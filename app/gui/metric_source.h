@@ -1,6 +1,7 @@
-// Where per-tensor error metrics come from. The run controller asks a MetricSource after the
-// integer run; the error analysis of engine/analysis is one (analysis_metrics.h). Kept behind
-// this small interface so the app's wiring does not depend on how metrics are computed.
+// Where per-tensor error metrics come from. The run controller asks a MetricSource for them;
+// the error analysis of engine/analysis is one (analysis_metrics.h), and its own integer run
+// stands for the controller's. Kept behind this small interface so the app's wiring does not
+// depend on how metrics are computed.
 #pragma once
 
 #include <QString>
@@ -57,6 +58,9 @@ struct MetricRequest {
     std::function<Result<std::vector<engine::TensorValue>>(int index)> sample;
     engine::RoundingProfile profile = engine::RoundingProfile::Reference;
     ErrorMode mode = ErrorMode::Accumulated;
+    // Optional: per-op progress of the integer engine's run of sample 0 (a source that runs
+    // it: MetricTable::analysis->quantized_run then describes that run); false cancels.
+    std::function<bool(int done, int total)> opProgress;
 };
 
 class MetricSource {

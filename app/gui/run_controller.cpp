@@ -81,37 +81,46 @@ void RunController::launch() {
         out.produced.assign(sg.tensors.size(), 0);
         for (const auto id : sg.inputs) out.produced[static_cast<size_t>(id.value)] = 1;
 
+        QElapsedTimer timer;
+        timer.start();
         ProgressThrottle throttle;
-        engine::RunOptions options;
-        options.profile = req.profile;
-        options.keep_values = false;
-        options.recorder = [&out](OpId, TensorId t, const engine::TensorValue&) {
-            if (t.valid()) out.produced[static_cast<size_t>(t.value)] = 1;
-        };
-        options.progress = [&](int done, int total) {
+        auto opProgress = [&](int done, int total) {
             if (throttle.due(done, total)) emit progress(done, total, tr("Running"));
             return !cancel->load();
         };
-        QElapsedTimer timer;
-        timer.start();
-        auto result = engine::run(m, SubgraphId{req.subgraph}, inputs, options);
-        out.runMs = static_cast<double>(timer.nsecsElapsed()) / 1e6;
-        if (!result) {
-            out.error = fromStd(result.error().message);
+        // The integer engine on its own: without a metric source, or when the source's
+        // analysis could not run the model (it stands for this run otherwise).
+        auto runInteger = [&] {
+            engine::RunOptions options;
+            options.profile = req.profile;
+            options.keep_values = false;
+            options.recorder = [&out](OpId, TensorId t, const engine::TensorValue&) {
+                if (t.valid()) out.produced[static_cast<size_t>(t.value)] = 1;
+            };
+            options.progress = opProgress;
+            auto result = engine::run(m, SubgraphId{req.subgraph}, inputs, options);
+            if (!result) {
+                out.error = fromStd(result.error().message);
+                return false;
+            }
+            out.opsTotal = result->ops_total;
+            out.opsRun = result->ops_run;
+            out.cancelled = result->cancelled;
+            out.stoppedAt = result->stopped_at ? result->stopped_at->value : -1;
+            for (const auto& w : result->warnings) out.warnings << fromStd(w);
+            return true;
+        };
+        if (!metrics) {
+            runInteger();
+            out.runMs = static_cast<double>(timer.nsecsElapsed()) / 1e6;
             return;
         }
-        out.opsTotal = result->ops_total;
-        out.opsRun = result->ops_run;
-        out.cancelled = result->cancelled;
-        out.stoppedAt = result->stopped_at ? result->stopped_at->value : -1;
-        for (const auto& w : result->warnings) out.warnings << fromStd(w);
-        if (out.cancelled || !metrics) return;
 
         MetricRequest mr;
         mr.quant = &m;
         mr.floatModel = req.floatModel.get();
         mr.subgraph = SubgraphId{req.subgraph};
-        mr.inputs = std::move(inputs);
+        mr.inputs = inputs;
         mr.sampleCount = samples->count();
         const SampleSet& set = *samples;
         QString sampleError;  // a dataset file that cannot be read fails the run
@@ -126,23 +135,38 @@ void RunController::launch() {
         const QString phase = mr.sampleCount > 1 ? tr("Sample") : tr("Analysing");
         mr.profile = req.profile;
         mr.mode = req.mode;
-        timer.restart();
+        mr.opProgress = opProgress;
         ProgressThrottle metricThrottle;
         auto table = metrics->compute(mr, [&](int done, int total) {
             if (metricThrottle.due(done, total)) emit progress(done, total, phase);
             return !cancel->load();
         });
-        out.metricsMs = static_cast<double>(timer.nsecsElapsed()) / 1e6;
         if (!table && !sampleError.isEmpty()) {
             out.error = sampleError;
             return;
         }
+        const engine::analysis::QuantizedRun* run =
+            table && table->analysis && !table->analysis->quantized_run.produced.empty()
+                ? &table->analysis->quantized_run
+                : nullptr;
+        if (run) {
+            out.opsTotal = run->ops_total;
+            out.opsRun = run->ops_run;
+            out.stoppedAt = run->stopped_at ? run->stopped_at->value : -1;
+            for (const auto& w : run->warnings) out.warnings << fromStd(w);
+            out.produced.assign(run->produced.begin(), run->produced.end());
+            out.produced.resize(sg.tensors.size(), 0);
+        } else if (!runInteger() || out.cancelled) {
+            out.runMs = static_cast<double>(timer.nsecsElapsed()) / 1e6;
+            return;
+        }
+        out.runMs = static_cast<double>(timer.nsecsElapsed()) / 1e6;
         if (!table) {
             // The integer run stands; the analysis problem is shown as a warning.
             out.warnings << tr("error analysis: %1").arg(fromStd(table.error().message));
             return;
         }
-        out.cancelled = table->cancelled;
+        out.cancelled = out.cancelled || table->cancelled;
         for (const auto& w : table->warnings) out.warnings << fromStd(w);
         out.metrics = std::move(*table);
     });

@@ -1,6 +1,7 @@
-// Runs the integer engine (and then the metric source) on a worker thread, one run at a time.
-// The integer run takes the first input sample; the metric source gets every sample (a
-// folder dataset: progress and cancel per sample).
+// Runs the metric source (or, without one, the integer engine) on a worker thread, one run at a
+// time. The error analysis runs the integer engine itself on the first input sample, with
+// per-op progress, and its run is the outcome's; when the source cannot analyse the model, a
+// plain integer run stands in. A folder dataset: progress and cancel per sample after that.
 // A new request cancels the running one (RunOptions::progress returns false) and starts as
 // soon as it has stopped; results of a superseded run are dropped.
 #pragma once

@@ -1,6 +1,7 @@
 #include "engine/analysis/error_analysis.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <condition_variable>
 #include <cstring>
@@ -511,7 +512,15 @@ Result<ErrorAnalysis> analyze(const model::Model& quant, const model::Model* flo
                 static_cast<int>(ti);
     }
 
-    const bool threaded = options.threads > 1 && writtenOnce(quant) && writtenOnce(*ref);
+    const bool written_once = writtenOnce(quant) && writtenOnce(*ref);
+    const bool threaded = options.threads > 1 && written_once;
+    // keep_sample0: the runs' values are the compared ones when every tensor is written once;
+    // otherwise (state tensors) the compared values are copied as they are compared.
+    const bool keep_sample0 = options.keep_sample0 && options.mode == ErrorMode::Accumulated;
+    if (keep_sample0 && !written_once) {
+        result.sample0_quant.resize(qsg.tensors.size());
+        result.sample0_reference.resize(rsg.tensors.size());
+    }
     for (int s = 0; s < sample_count; ++s) {
         auto given = source(s);
         if (!given) return std::unexpected(given.error());
@@ -543,6 +552,17 @@ Result<ErrorAnalysis> analyze(const model::Model& quant, const model::Model* flo
         qopt.plain = options.plain;
         RunOptions ropt;
         ropt.plain = options.plain;
+        // Sample 0's quantized run reports its ops; a false answer cancels it, and the
+        // reference run with it.
+        std::atomic<bool> quant_cancelled = false;
+        if (s == 0 && options.op_progress) {
+            qopt.progress = [&](int done, int total) {
+                if (options.op_progress(done, total)) return true;
+                quant_cancelled = true;
+                return false;
+            };
+            ropt.progress = [&](int, int) { return !quant_cancelled.load(); };
+        }
         const bool accumulated = options.mode == ErrorMode::Accumulated;
 
         std::vector<std::optional<TensorAccumulator>> sample_acc(trackers.size());
@@ -562,9 +582,14 @@ Result<ErrorAnalysis> analyze(const model::Model& quant, const model::Model* flo
                 return;
             }
             sample_acc[ti] = std::move(*acc);
-            if (options.observe) {
+            if (options.observe || (s == 0 && keep_sample0 && !written_once)) {
                 std::lock_guard lock(observe_mutex);
-                options.observe(s, qt, qv, reference);
+                if (options.observe) options.observe(s, qt, qv, reference);
+                if (s == 0 && keep_sample0 && !written_once) {
+                    result.sample0_quant[static_cast<size_t>(qt.value)] = qv;
+                    result.sample0_reference[static_cast<size_t>(
+                        trackers[ti].out.reference_tensor.value)] = reference;
+                }
             }
         };
 
@@ -692,7 +717,7 @@ Result<ErrorAnalysis> analyze(const model::Model& quant, const model::Model* flo
         if (!threaded) {
             qres.emplace(qprep->run(qin, qopt));
             if (!*qres) return std::unexpected(qres->error());
-            rres.emplace(rprep->run(rin, ropt));
+            if (!(*qres)->cancelled) rres.emplace(rprep->run(rin, ropt));
         } else {
             std::exception_ptr worker_failure;
             {
@@ -738,6 +763,20 @@ Result<ErrorAnalysis> analyze(const model::Model& quant, const model::Model* flo
             if (worker_failure) std::rethrow_exception(worker_failure);
             if (!*qres) return std::unexpected(qres->error());
         }
+        if (s == 0) {
+            const RunResult& q = **qres;
+            auto& run = result.quantized_run;
+            run.ops_total = q.ops_total;
+            run.ops_run = q.ops_run;
+            run.stopped_at = q.stopped_at;
+            run.warnings = q.warnings;
+            run.produced.assign(q.values.size(), 0);
+            for (size_t i = 0; i < q.values.size(); ++i) run.produced[i] = q.values[i].valid();
+        }
+        if ((*qres)->cancelled) {
+            result.cancelled = true;  // this sample's comparisons are incomplete: dropped
+            break;
+        }
         if (!*rres) return std::unexpected(rres->error());
         {
             const Error* first = nullptr;
@@ -759,6 +798,10 @@ Result<ErrorAnalysis> analyze(const model::Model& quant, const model::Model* flo
                 if (std::find(result.warnings.begin(), result.warnings.end(),
                               "float reference: " + w) == result.warnings.end())
                     result.warnings.push_back("float reference: " + w);
+        }
+        if (s == 0 && keep_sample0 && written_once) {
+            result.sample0_quant = std::move((*qres)->values);
+            result.sample0_reference = std::move((*rres)->values);
         }
         for (size_t ti = 0; ti < trackers.size(); ++ti)
             if (sample_acc[ti]) trackers[ti].addSample(std::move(*sample_acc[ti]));

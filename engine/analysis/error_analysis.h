@@ -43,6 +43,11 @@ struct AnalysisOptions {
     bool plain = false;
     // Called after each sample with (samples done, total); return false to cancel.
     std::function<bool(int done, int total)> progress;
+    // Optional: called after each op of sample 0's quantized run with (ops done, ops total),
+    // from the thread running it; return false to cancel (the analysis then ends with no
+    // sample and `cancelled`). With ErrorAnalysis::quantized_run it spares a caller that shows
+    // per-op progress a run of its own.
+    std::function<bool(int done, int total)> op_progress;
     // 2 (default): both engines run at once on two threads, each tensor compared as soon as
     // both of its values exist; the results are identical to 1 (the quantized engine, then the
     // reference, one after the other). Models with variable tensors or a tensor written by more
@@ -57,6 +62,11 @@ struct AnalysisOptions {
     std::function<void(int sample, TensorId tensor, const TensorValue& quant,
                        const TensorValue& reference)>
         observe;
+    // Accumulated mode: sample 0's values of both runs are moved into
+    // ErrorAnalysis::sample0_quant / sample0_reference instead of being dropped, so a viewer
+    // keeps them without the copy `observe` makes. (In local mode the reference's values are the
+    // replacements, not the compared ones: use `observe`.)
+    bool keep_sample0 = false;
 };
 
 // Metrics of one quantized tensor against its reference.
@@ -96,6 +106,15 @@ struct WeightReport {
     double bias_scale_max_rel_diff = kNaN;
 };
 
+// How the quantized engine's run of sample 0 went.
+struct QuantizedRun {
+    int ops_total = 0;
+    int ops_run = 0;
+    std::optional<OpId> stopped_at;     // the op it could not run (RunResult::stopped_at)
+    std::vector<std::string> warnings;  // RunResult::warnings
+    std::vector<char> produced;         // per tensor of the main subgraph: has a value
+};
+
 struct ErrorAnalysis {
     ErrorMode mode = ErrorMode::Accumulated;
     RoundingProfile profile = RoundingProfile::Reference;
@@ -106,6 +125,11 @@ struct ErrorAnalysis {
     std::vector<WeightReport> weights;
     std::vector<std::string> warnings;
     bool cancelled = false;
+    QuantizedRun quantized_run;
+    // AnalysisOptions::keep_sample0: every value of sample 0's runs, indexed by tensor of the
+    // quantized model and of the reference (TensorErrors::reference_tensor); invalid where a
+    // run produced none.
+    std::vector<TensorValue> sample0_quant, sample0_reference;
 };
 
 using SampleSource = std::function<Result<std::vector<TensorValue>>(int index)>;

@@ -429,6 +429,39 @@ private slots:
         QCOMPARE(w.layerTable()->model()->rowCount(), rows);
     }
 
+    // The error analysis runs the integer engine once, and that run is the outcome's: op
+    // counts, the op a run stops at, and which tensors have values agree with the model (every
+    // graph input and every output of an op before the stop), and the metrics are there.
+    void analysisRunIsTheOutcomesRun() {
+        MainWindow w;
+        for (const char* name :
+             {"resnet8_cifar_int8", "mobilenet_v1_0.25_128_quant", "seanet_transpose_conv0"}) {
+            QVERIFY2(w.openModel(conformance(name), false), name);
+            QVERIFY2(waitForRun(w), name);
+            const auto* out = w.lastOutcome();
+            QVERIFY2(out->ok(), qPrintable(out->error));
+            const auto& sg = w.document()->model().main();
+            QCOMPARE(out->opsTotal, static_cast<int>(sg.operators.size()));
+            const int stop = out->stoppedAt;
+            QCOMPARE(out->opsRun, stop < 0 ? out->opsTotal : stop);
+            QVERIFY(out->metrics.analysis != nullptr);
+            QCOMPARE(out->metrics.analysis->quantized_run.ops_run, out->opsRun);
+            std::vector<char> expected(sg.tensors.size(), 0);
+            for (const auto t : sg.inputs) expected[static_cast<size_t>(t.value)] = 1;
+            for (int op = 0; op < out->opsRun; ++op)
+                for (const auto t : sg.operators[static_cast<size_t>(op)].outputs)
+                    expected[static_cast<size_t>(t.value)] = 1;
+            QVERIFY2(out->produced == expected, name);
+            if (stop < 0) {
+                QVERIFY2(!out->metrics.empty(), name);
+            } else {
+                QCOMPARE(stop, 0);  // seanet_transpose_conv0: dynamic output shape
+                QVERIFY(!out->warnings.isEmpty());
+                QVERIFY(out->warnings.front().contains(QStringLiteral("TRANSPOSE_CONV")));
+            }
+        }
+    }
+
     void opensAndRunsEveryConformanceModel() {
         MainWindow w;
         QDirIterator it(QStringLiteral(QS_CONFORMANCE_DIR), {QStringLiteral("model.tflite")},

@@ -574,6 +574,52 @@ TEST(AnalysisModes, ThreeOpChainAccumulatedVersusLocal) {
     EXPECT_DOUBLE_EQ(loc.tensors[2].averaged.rmse_lsb, std::sqrt(0.125));
 }
 
+// keep_sample0 moves the runs' values out when every tensor is written once and copies the
+// compared ones otherwise (a variable tensor makes the model stateful): both hand over the
+// same values.
+TEST(AnalysisModes, KeepSample0MovesOrCopiesTheSameValues) {
+    auto stateful = requantChain();
+    stateful.subgraphs[0].tensors.push_back({.name = "state",
+                                             .shape = {1, 2},
+                                             .is_variable = true,
+                                             .scales = {1.0f},
+                                             .zero_points = {{0}}});
+    std::vector<ErrorAnalysis> results;
+    for (const auto& spec : {requantChain(), stateful}) {
+        auto m = load(spec);
+        ASSERT_TRUE(m) << m.error().message;
+        for (int threads : {1, 2}) {
+            AnalysisOptions opt;
+            opt.keep_sample0 = true;
+            opt.threads = threads;
+            auto a = analyze(
+                *m, nullptr, 1,
+                [](int) -> Result<std::vector<TensorValue>> {
+                    std::vector<TensorValue> v;
+                    v.push_back(int8s({1, 2}, {3, 6}));
+                    return v;
+                },
+                opt);
+            ASSERT_TRUE(a) << a.error().message;
+            results.push_back(std::move(*a));
+        }
+    }
+    for (const auto& r : results) {
+        ASSERT_EQ(r.tensors.size(), 4u);
+        for (const auto& t : r.tensors) {
+            SCOPED_TRACE(t.tensor.value);
+            const auto i = static_cast<size_t>(t.tensor.value);
+            ASSERT_LT(i, r.sample0_quant.size());
+            EXPECT_TRUE(r.sample0_quant[i].sameContents(results[0].sample0_quant[i]));
+            EXPECT_TRUE(r.sample0_reference[i].sameContents(results[0].sample0_reference[i]));
+        }
+    }
+    // t2 = requantize(t1 = x / 2 rounded, to scale 4): [3, 6] -> t1 [2, 3] -> t2 [1, 2] (reference
+    // x exactly: [3, 6]).
+    EXPECT_EQ(results[0].sample0_quant[2].data<int8_t>()[1], 2);
+    EXPECT_EQ(results[0].sample0_reference[2].data<float>()[1], 6.0f);
+}
+
 const std::string kConf = QS_CONFORMANCE_DIR;
 
 struct PairCase {
@@ -667,14 +713,31 @@ TEST_P(AnalysisThreads, ThreadedEqualsSequential) {
             AnalysisOptions o;
             o.mode = mode;
             o.threads = threads;
+            o.keep_sample0 = true;
             auto& seen = observed[static_cast<size_t>(threads - 1)];
-            o.observe = [&seen](int sample, TensorId t, const TensorValue& qv,
-                                const TensorValue& rv) {
+            std::map<int, std::pair<TensorValue, TensorValue>> first;  // sample 0's pairs
+            o.observe = [&](int sample, TensorId t, const TensorValue& qv, const TensorValue& rv) {
                 const auto size = static_cast<double>(qv.byteSize() + rv.byteSize());
                 EXPECT_TRUE(seen.emplace(std::pair(sample, t.value), size).second);
+                if (sample == 0) first.emplace(t.value, std::pair(qv, rv));
             };
             runs.push_back(analyze(*q, f ? &*f : nullptr, 2, source, o));
             ASSERT_TRUE(runs.back()) << runs.back().error().message;
+            // keep_sample0 hands over exactly the values `observe` saw (accumulated mode).
+            const auto& r = *runs.back();
+            if (mode == ErrorMode::Local) {
+                EXPECT_TRUE(r.sample0_quant.empty() && r.sample0_reference.empty());
+                continue;
+            }
+            ASSERT_FALSE(first.empty());
+            for (const auto& t : r.tensors) {
+                SCOPED_TRACE(t.tensor.value);
+                const auto& pair = first.at(t.tensor.value);
+                EXPECT_TRUE(r.sample0_quant.at(static_cast<size_t>(t.tensor.value))
+                                .sameContents(pair.first));
+                EXPECT_TRUE(r.sample0_reference.at(static_cast<size_t>(t.reference_tensor.value))
+                                .sameContents(pair.second));
+            }
         }
         const auto& a = *runs[0];
         const auto& b = *runs[1];
@@ -708,6 +771,28 @@ TEST_P(AnalysisThreads, ThreadedEqualsSequential) {
         ASSERT_TRUE(stopped) << stopped.error().message;
         EXPECT_TRUE(stopped->cancelled);
         EXPECT_EQ(stopped->samples, 1);
+        // Sample 0's quantized run reports its ops, and stopping it stops the analysis with
+        // no sample; an uncancelled run is summarised in quantized_run.
+        EXPECT_EQ(a.quantized_run.ops_total, static_cast<int>(q->main().operators.size()));
+        EXPECT_EQ(a.quantized_run.ops_run, a.quantized_run.ops_total);
+        EXPECT_FALSE(a.quantized_run.stopped_at);
+        for (int threads : {1, 2}) {
+            AnalysisOptions at_op;
+            at_op.mode = mode;
+            at_op.threads = threads;
+            int calls = 0;
+            at_op.op_progress = [&calls](int done, int) {
+                ++calls;
+                return done < 3;
+            };
+            auto early = analyze(*q, f ? &*f : nullptr, 2, source, at_op);
+            ASSERT_TRUE(early) << early.error().message;
+            EXPECT_TRUE(early->cancelled);
+            EXPECT_EQ(early->samples, 0);
+            EXPECT_TRUE(early->tensors.empty());
+            EXPECT_EQ(early->quantized_run.ops_run, 3);
+            EXPECT_EQ(calls, 3);
+        }
     }
 }
 
