@@ -48,12 +48,14 @@ struct AnalysisOptions {
     // sample and `cancelled`). With ErrorAnalysis::quantized_run it spares a caller that shows
     // per-op progress a run of its own.
     std::function<bool(int done, int total)> op_progress;
-    // 2 (default): both engines run at once on two threads, each tensor compared as soon as
-    // both of its values exist; the results are identical to 1 (the quantized engine, then the
-    // reference, one after the other). Models with variable tensors or a tensor written by more
-    // than one op always run sequentially. On an idle 2-core machine (BM_AnalysisFull,
-    // mobilenet_v2, accumulated) two threads take 60 ms wall against 87 ms for one, for about
-    // 10 % more CPU and 55 MB more peak memory; under load they gain nothing.
+    // 2 (default): the quantized graph's preparation and the weight statistics run beside the
+    // float twin's construction and preparation, then both engines run at once, each tensor
+    // compared as soon as both of its values exist, and the per-channel metrics are finished
+    // on both threads; the results are identical to 1 (everything in turn on the caller's
+    // thread). Models with variable tensors or a tensor written by more than one op run their
+    // engines one after the other. On a 2-core machine (BM_AnalysisVsIntEngine, mobilenet_v2,
+    // accumulated) two threads take 1.5-1.9x the int8 engine alone against 3.0x for one, for
+    // about 75 MB more peak memory; under load they gain little.
     int threads = 2;
     // Optional: sees each compared pair as it is compared (quantized tensor id, the quantized
     // engine's value, the reference value), so a viewer can keep the values it draws. With
