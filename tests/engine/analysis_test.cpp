@@ -171,21 +171,12 @@ TEST(AnalysisMetrics, RowPassesMatchElementByElement) {
             }
             q.quantized_dimension = 1;
         }
-        int64_t qmin = 0, qmax = 0;
-        switch (k.dtype) {
-            case DType::Int8:
-                qmin = -128, qmax = 127;
-                break;
-            case DType::UInt8:
-                qmin = 0, qmax = 255;
-                break;
-            case DType::Int16:
-                qmin = -32768, qmax = 32767;
-                break;
-            default:
-                qmin = INT32_MIN, qmax = INT32_MAX;
-                break;
-        }
+        // The stored integers' range (float32: only the 32-bit sampling below uses it).
+        using Range = std::pair<int64_t, int64_t>;
+        const auto [qmin, qmax] = k.dtype == DType::Int8    ? Range{-128, 127}
+                                  : k.dtype == DType::UInt8 ? Range{0, 255}
+                                  : k.dtype == DType::Int16 ? Range{-32768, 32767}
+                                                            : Range{INT32_MIN, INT32_MAX};
         TensorValue qv(k.dtype, shape), ref(DType::Float32, shape);
         std::vector<double> deq(n);
         std::vector<int64_t> raw(n);
@@ -529,11 +520,9 @@ mt::ModelSpec requantChain() {
     return m;
 }
 
-ErrorAnalysis analyzeChain(ErrorMode mode) {
-    auto m = load(requantChain());
+ErrorAnalysis analyzeChain(const mt::ModelSpec& spec, const AnalysisOptions& opt) {
+    auto m = load(spec);
     EXPECT_TRUE(m) << m.error().message;
-    AnalysisOptions opt;
-    opt.mode = mode;
     auto a = analyze(
         *m, nullptr, 1,
         [](int) -> Result<std::vector<TensorValue>> {
@@ -544,6 +533,11 @@ ErrorAnalysis analyzeChain(ErrorMode mode) {
         opt);
     EXPECT_TRUE(a) << a.error().message;
     return *a;
+}
+ErrorAnalysis analyzeChain(ErrorMode mode) {
+    AnalysisOptions opt;
+    opt.mode = mode;
+    return analyzeChain(requantChain(), opt);
 }
 
 TEST(AnalysisModes, ThreeOpChainAccumulatedVersusLocal) {
@@ -586,22 +580,11 @@ TEST(AnalysisModes, KeepSample0MovesOrCopiesTheSameValues) {
                                              .zero_points = {{0}}});
     std::vector<ErrorAnalysis> results;
     for (const auto& spec : {requantChain(), stateful}) {
-        auto m = load(spec);
-        ASSERT_TRUE(m) << m.error().message;
         for (int threads : {1, 2}) {
             AnalysisOptions opt;
             opt.keep_sample0 = true;
             opt.threads = threads;
-            auto a = analyze(
-                *m, nullptr, 1,
-                [](int) -> Result<std::vector<TensorValue>> {
-                    std::vector<TensorValue> v;
-                    v.push_back(int8s({1, 2}, {3, 6}));
-                    return v;
-                },
-                opt);
-            ASSERT_TRUE(a) << a.error().message;
-            results.push_back(std::move(*a));
+            results.push_back(analyzeChain(spec, opt));
         }
     }
     for (const auto& r : results) {
