@@ -451,15 +451,15 @@ rowsAvx512(const Inputs<Raw>& in, int64_t rows, size_t nc, ChannelSums& cs, floa
     rowsImpl<Raw, kQuantized, kRaw, kFromRaw>(in, rows, nc, cs, qrow, pass);
 }
 
-// Pass 1 with AVX-512 intrinsics: a tile of 8 adjacent channels keeps its twelve sums in
-// registers while it walks kTileRows rows (row r of channel c at r * nc + c), so each sum is
-// loaded and stored once per kTileRows elements instead of once per kRowBlock; the stored
-// integers are widened and dequantized in registers (no row buffer), and the last tile of a
-// row masks off the channels past nc. The operations per element are those of sumRows,
-// dequantizeRow and countSaturated, one IEEE operation each and in the same order for every
-// channel (min/max and the absolute value select the same operand as their ternaries; a
-// masked add of 1 equals adding the ternary's 1 or 0), so the sums are bit-identical to the
-// other paths.
+// Pass 1 with AVX-512 intrinsics: a tile of 8 adjacent channels keeps its sums in registers
+// while it walks kTileRows rows (row r of channel c at r * nc + c), so each sum is loaded and
+// stored once per kTileRows elements instead of once per kRowBlock; the stored integers are
+// widened and dequantized in registers (no row buffer), and the last tile of a row masks off
+// the channels past nc. The sums take the operations of sumRows and dequantizeRow, one IEEE
+// operation each and in the same order for every channel; the reference's extremes are kept
+// in float and the out-of-range count in int32 lanes (both exact), min/max and the absolute
+// value select the same operand as their ternaries, and the saturation count is
+// countSaturated's, so the results are bit-identical to the other paths.
 inline constexpr int64_t kTileRows = 128;
 // GCC 12 warns inside its own avx512fintrin.h (the intrinsics start from _mm512_undefined_pd;
 // GCC bug 105593), not about this code.
