@@ -9,8 +9,8 @@
 #include <QDir>
 #include <QDockWidget>
 #include <QDragEnterEvent>
-#include <QElapsedTimer>
 #include <QDropEvent>
+#include <QElapsedTimer>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QHBoxLayout>
@@ -32,8 +32,8 @@
 #include "app/gui/analysis_metrics.h"
 #include "app/gui/lessons.h"
 #include "app/gui/model_document.h"
-#include "app/gui/preprocess_lab.h"
 #include "app/gui/playground_controller.h"
+#include "app/gui/preprocess_lab.h"
 #include "app/gui/tensor_view_data.h"
 #include "app/gui/trace_tools.h"
 #include "app/gui/workshop.h"
@@ -658,6 +658,8 @@ void MainWindow::runDone(std::shared_ptr<const RunOutcome> outcome) {
             if (outcome->stoppedAt >= 0 && !outcome->warnings.isEmpty()) {
                 status += QStringLiteral(" — ") + outcome->warnings.front();
             }
+            if (!outcome->analysisError.isEmpty())
+                status += tr(" — no error analysis: %1").arg(outcome->analysisError);
         }
         statusBar()->showMessage(status);
     }

@@ -162,8 +162,9 @@ void RunController::launch() {
         }
         out.runMs = static_cast<double>(timer.nsecsElapsed()) / 1e6;
         if (!table) {
-            // The integer run stands; the analysis problem is shown as a warning.
-            out.warnings << tr("error analysis: %1").arg(fromStd(table.error().message));
+            // The integer run stands; the analysis problem is shown beside it.
+            out.analysisError = fromStd(table.error().message);
+            out.warnings << tr("error analysis: %1").arg(out.analysisError);
             return;
         }
         out.cancelled = out.cancelled || table->cancelled;

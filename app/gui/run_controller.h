@@ -37,6 +37,9 @@ struct RunOutcome {
     int generation = 0;
     RunRequest request;
     QString error;  // one line; set when the run could not start (bad input file, ...)
+    // One line; set when the run stands but the error analysis could not run (e.g. a paired
+    // float model whose input shape differs); the table then has no metric values.
+    QString analysisError;
     int opsTotal = 0;
     int opsRun = 0;
     int stoppedAt = -1;  // op that could not run, or -1

@@ -777,7 +777,9 @@ Result<ErrorAnalysis> analyze(const model::Model& quant, const model::Model* flo
             result.cancelled = true;  // this sample's comparisons are incomplete: dropped
             break;
         }
-        if (!*rres) return std::unexpected(rres->error());
+        if (!*rres)
+            return fail(strFormat("{}: {}", float_model ? "float model" : "float twin",
+                                  rres->error().message));
         {
             const Error* first = nullptr;
             int first_order = std::numeric_limits<int>::max();

@@ -462,6 +462,24 @@ private slots:
         }
     }
 
+    // A paired float model the analysis cannot run (another input shape): the integer run
+    // stands, and the status bar says why there are no metric values.
+    void analysisErrorIsShownWithTheRun() {
+        MainWindow w;
+        QVERIFY(w.openModel(conformance("resnet8_cifar_int8"), false));
+        QVERIFY(waitForRun(w));
+        const auto* before = w.lastOutcome();
+        QVERIFY(w.openFloatModel(conformance("mobilenet_v1_0.25_224_float"), false));
+        QVERIFY(waitForRun(w, before));
+        const auto* out = w.lastOutcome();
+        QVERIFY(out->ok());
+        QCOMPARE(out->opsRun, out->opsTotal);
+        QVERIFY(out->metrics.empty());
+        QVERIFY(out->analysisError.contains(QStringLiteral("[1,224,224,3]")));
+        QVERIFY(w.statusBar()->currentMessage().contains(QStringLiteral("no error analysis")));
+        QVERIFY(w.statusBar()->currentMessage().contains(out->analysisError));
+    }
+
     void opensAndRunsEveryConformanceModel() {
         MainWindow w;
         QDirIterator it(QStringLiteral(QS_CONFORMANCE_DIR), {QStringLiteral("model.tflite")},
