@@ -274,13 +274,14 @@ void LessonRunner::goToStep(int step) {
     if (setup.contains(QStringLiteral("profile"))) {
         if (auto p = engine::parseProfile(
                 setup.value(QStringLiteral("profile")).toString().toStdString()))
-            m_window->setProfile(*p);
+            m_window->setProfile(*p, false);  // the lesson's, not the user's default
     }
     if (setup.contains(QStringLiteral("mode")))
-        m_window->setErrorMode(setup.value(QStringLiteral("mode")).toString() ==
-                                       QLatin1String("local")
-                                   ? ErrorMode::Local
-                                   : ErrorMode::Accumulated);
+        m_window->setErrorMode(
+            setup.value(QStringLiteral("mode")).toString() == QLatin1String("local")
+                ? ErrorMode::Local
+                : ErrorMode::Accumulated,
+            false);
     applyWhenIdle();
 }
 

@@ -143,10 +143,12 @@ int main(int argc, char** argv) {
                                   QStringLiteral("N"));
     const QCommandLineOption profile(
         QStringLiteral("profile"),
-        QStringLiteral("Rounding profile: reference, single-rounding, xnnpack, builtin."),
+        QStringLiteral("Rounding profile for this window: reference, single-rounding, xnnpack, "
+                       "builtin (the saved default is kept)."),
         QStringLiteral("P"));
     const QCommandLineOption mode(QStringLiteral("mode"),
-                                  QStringLiteral("Error mode: accumulated or local."),
+                                  QStringLiteral("Error mode for this window: accumulated or local "
+                                                 "(the saved default is kept)."),
                                   QStringLiteral("M"));
     const QCommandLineOption select(
         QStringLiteral("select"),
@@ -282,7 +284,7 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "error: unknown profile %s\n", qPrintable(parser.value(profile)));
             return 1;
         }
-        window.setProfile(*p);
+        window.setProfile(*p, false);
     }
     if (parser.isSet(mode)) {
         const QString m = parser.value(mode);
@@ -291,7 +293,8 @@ int main(int argc, char** argv) {
             return 1;
         }
         window.setErrorMode(m == QLatin1String("local") ? qs::app::ErrorMode::Local
-                                                        : qs::app::ErrorMode::Accumulated);
+                                                        : qs::app::ErrorMode::Accumulated,
+                            false);
     }
     if (parser.isSet(seed)) window.setSeed(parser.value(seed).toULongLong());
     if (parser.isSet(input)) window.setInputFiles(parser.values(input));

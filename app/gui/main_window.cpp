@@ -524,10 +524,10 @@ void MainWindow::setSeed(quint64 seed) {
     rerun();
 }
 
-void MainWindow::setProfile(engine::RoundingProfile profile) {
+void MainWindow::setProfile(engine::RoundingProfile profile, bool persist) {
     const bool changed = profile != m_profile;
     m_profile = profile;
-    QSettings().setValue(kProfileKey, profileLabel(profile));
+    if (persist) QSettings().setValue(kProfileKey, profileLabel(profile));
     if (m_profileBox) {
         QSignalBlocker block(m_profileBox);
         m_profileBox->setCurrentIndex(m_profileBox->findData(static_cast<int>(profile)));
@@ -535,11 +535,12 @@ void MainWindow::setProfile(engine::RoundingProfile profile) {
     if (changed) rerun();
 }
 
-void MainWindow::setErrorMode(ErrorMode mode) {
+void MainWindow::setErrorMode(ErrorMode mode, bool persist) {
     const bool changed = mode != m_mode;
     m_mode = mode;
-    QSettings().setValue(kModeKey, mode == ErrorMode::Local ? QStringLiteral("local")
-                                                            : QStringLiteral("accumulated"));
+    if (persist)
+        QSettings().setValue(kModeKey, mode == ErrorMode::Local ? QStringLiteral("local")
+                                                                : QStringLiteral("accumulated"));
     if (m_modeBox) {
         QSignalBlocker block(m_modeBox);
         m_modeBox->setCurrentIndex(mode == ErrorMode::Local ? 1 : 0);

@@ -58,8 +58,10 @@ public:
     PreprocessLab* openPreprocessingLab(const QString& image = {});
     PreprocessLab* preprocessingLab() const { return m_lab; }
     void setSeed(quint64 seed);
-    void setProfile(engine::RoundingProfile profile);
-    void setErrorMode(ErrorMode mode);
+    // persist false: for this window only (command-line flags, lessons), not saved as the
+    // next start's default.
+    void setProfile(engine::RoundingProfile profile, bool persist = true);
+    void setErrorMode(ErrorMode mode, bool persist = true);
     // Selects the op producing the tensor named `name` (or the graph input of that name).
     bool selectTensorByName(const QString& name);
     // Selects the tensor with the worst value of the colour metric in the last run.

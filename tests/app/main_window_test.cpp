@@ -246,6 +246,15 @@ private slots:
         MainWindow again;
         QCOMPARE(again.profile(), qs::engine::RoundingProfile::Xnnpack);
         QCOMPARE(again.errorMode(), qs::app::ErrorMode::Local);
+        // For this window only (command-line flags, lessons): the saved defaults stay.
+        again.setProfile(qs::engine::RoundingProfile::Builtin, false);
+        again.setErrorMode(qs::app::ErrorMode::Accumulated, false);
+        QCOMPARE(again.profile(), qs::engine::RoundingProfile::Builtin);
+        {
+            MainWindow third;
+            QCOMPARE(third.profile(), qs::engine::RoundingProfile::Xnnpack);
+            QCOMPARE(third.errorMode(), qs::app::ErrorMode::Local);
+        }
         again.setProfile(qs::engine::RoundingProfile::Reference);
         again.setErrorMode(qs::app::ErrorMode::Accumulated);
     }

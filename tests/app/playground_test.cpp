@@ -273,6 +273,12 @@ private slots:
         auto lessons = qs::app::bundledLessons();
         QVERIFY2(lessons.has_value(), lessons ? "" : lessons.error().message.c_str());
         QVERIFY(lessons->size() >= 3);
+        // The user's saved defaults, which the lessons' setups must not replace.
+        {
+            MainWindow defaults;
+            defaults.setProfile(qs::engine::RoundingProfile::Xnnpack);
+            defaults.setErrorMode(qs::app::ErrorMode::Accumulated);
+        }
         MainWindow w;
         w.resize(1600, 1000);
         w.show();
@@ -321,6 +327,12 @@ private slots:
         QVERIFY(QTest::qWaitFor([&] { return runner->ready(); }, 120000));
         QCOMPARE(w.errorMode(), qs::app::ErrorMode::Local);
         QVERIFY(qs::app::checkClaims((*lessons)[0].steps[1], w).isEmpty());
+        {
+            MainWindow next;  // the next start: the user's defaults, not the last lesson's
+            QCOMPARE(next.profile(), qs::engine::RoundingProfile::Xnnpack);
+            QCOMPARE(next.errorMode(), qs::app::ErrorMode::Accumulated);
+            next.setProfile(qs::engine::RoundingProfile::Reference);
+        }
         // A claim that does not hold, or names an unknown metric or tensor, is reported.
         auto bad = qs::app::parseLessons(R"({"lessons": [{"title": "t", "steps": [{"title": "s",
             "claims": [{"kind": "metric", "tensor": "Identity_int8", "metric": "rmse_lsb",
