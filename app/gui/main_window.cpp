@@ -483,6 +483,7 @@ bool MainWindow::openFloatModel(const QString& path, bool interactive) {
     }
     m_floatModel = std::make_shared<const model::Model>(std::move(*loaded));
     m_floatPath = path;
+    if (m_lab) m_lab->setReference(m_profile, m_floatModel);
     statusBar()->showMessage(tr("Float reference: %1").arg(QDir::toNativeSeparators(path)));
     rerun();
     return true;
@@ -528,6 +529,7 @@ void MainWindow::setProfile(engine::RoundingProfile profile, bool persist) {
     const bool changed = profile != m_profile;
     m_profile = profile;
     if (persist) QSettings().setValue(kProfileKey, profileLabel(profile));
+    if (m_lab) m_lab->setReference(m_profile, m_floatModel);
     if (m_profileBox) {
         QSignalBlocker block(m_profileBox);
         m_profileBox->setCurrentIndex(m_profileBox->findData(static_cast<int>(profile)));

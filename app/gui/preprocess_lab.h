@@ -38,9 +38,12 @@ public:
     // A new model: editors rebuilt, default pipelines (the model's default pipeline, and the
     // same with OpenCV INTER_AREA), labels from its TFLite Metadata when it packs any.
     void setDocument(std::shared_ptr<const ModelDocument> document);
-    // The integer arithmetic and float reference of the error analysis (the main window's).
+    // The integer arithmetic and float reference of the error analysis (the main window's,
+    // which sets them again whenever they change there); recomputes when they differ.
     void setReference(engine::RoundingProfile profile,
                       std::shared_ptr<const model::Model> floatModel);
+    engine::RoundingProfile profile() const { return m_profile; }
+    const model::Model* floatModel() const { return m_floatModel.get(); }
     // Decodes `path` (engine decoder, Qt fallback) and recomputes; on failure the one-line
     // error is shown in the panel and returned in `error`.
     bool openImage(const QString& path, QString* error = nullptr);

@@ -223,6 +223,14 @@ private slots:
         const auto it = out->metrics.values->find(inputTensor);
         QVERIFY(it != out->metrics.values->end());
         QVERIFY(it->second.quant.sameContents(eval->pre.input));
+        // The lab follows the window's later profile and float model, and recomputes.
+        w.setProfile(qs::engine::RoundingProfile::Xnnpack, false);
+        QCOMPARE(lab->profile(), qs::engine::RoundingProfile::Xnnpack);
+        QVERIFY(waitForLab(*lab));
+        QVERIFY(w.openFloatModel(
+            QStringLiteral(QS_CONFORMANCE_DIR "/mobilenet_v1_0.25_224_float/model.tflite"), false));
+        QVERIFY(lab->floatModel() != nullptr);
+        QVERIFY(waitForLab(*lab));
     }
 
     void decoderFallbackAndErrors() {
