@@ -97,6 +97,15 @@ struct ChannelIndexer {
     size_t operator()(int64_t i) const {
         return per_channel ? static_cast<size_t>((i / inner) % size) : 0;
     }
+    // n elements as [outer, channels, inner] blocks (per tensor: one channel of all n).
+    struct Blocks {
+        int64_t outer, channels, inner;
+    };
+    Blocks blocks(int64_t n) const {
+        const int64_t channels = per_channel ? size : 1;
+        const int64_t in = per_channel ? inner : n;
+        return {channels * in > 0 ? n / (channels * in) : 0, channels, in};
+    }
 };
 
 // reference/dequantize.h: float(double(scale) * (q - zero_point)). Elements are visited as
@@ -105,10 +114,7 @@ struct ChannelIndexer {
 template <class Get>
 void dequantizeWith(int64_t n, std::span<const int32_t> shape, const model::Quantization& q,
                     Get get, float* dst) {
-    const ChannelIndexer channel(shape, q);
-    const int64_t channels = channel.per_channel ? channel.size : 1;
-    const int64_t inner = channel.per_channel ? channel.inner : n;
-    const int64_t outer = channels * inner > 0 ? n / (channels * inner) : 0;
+    const auto [outer, channels, inner] = ChannelIndexer(shape, q).blocks(n);
     std::vector<double> scale(static_cast<size_t>(channels));
     std::vector<int64_t> zp(static_cast<size_t>(channels));
     for (int64_t c = 0; c < channels; ++c) {
@@ -143,10 +149,7 @@ std::vector<float> dequantizeWith(int64_t n, std::span<const int32_t> shape,
 template <class T>
 void dequantizeBytes(int64_t n, std::span<const int32_t> shape, const model::Quantization& q,
                      const T* __restrict src, float* __restrict out) {
-    const ChannelIndexer channel(shape, q);
-    const int64_t channels = channel.per_channel ? channel.size : 1;
-    const int64_t inner = channel.per_channel ? channel.inner : n;
-    const int64_t outer = channels * inner > 0 ? n / (channels * inner) : 0;
+    const auto [outer, channels, inner] = ChannelIndexer(shape, q).blocks(n);
     std::vector<float> scale(static_cast<size_t>(channels));
     std::vector<int32_t> zp(static_cast<size_t>(channels));
     for (int64_t c = 0; c < channels; ++c) {
