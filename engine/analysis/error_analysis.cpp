@@ -719,48 +719,37 @@ Result<ErrorAnalysis> analyze(const model::Model& quant, const model::Model* flo
             if (!*qres) return std::unexpected(qres->error());
             if (!(*qres)->cancelled) rres.emplace(rprep->run(rin, ropt));
         } else {
-            std::exception_ptr worker_failure;
-            {
-                std::jthread worker([&] {
-                    try {
+            // Marks a run over when it ends, also by an exception, so the other thread's drain
+            // ends and the join in inParallel cannot hang.
+            struct MarkDone {
+                std::mutex& m;
+                std::condition_variable& cv;
+                bool& done;
+                ~MarkDone() {
+                    {
+                        std::lock_guard lock(m);
+                        done = true;
+                    }
+                    cv.notify_all();
+                }
+            };
+            inParallel(
+                [&] {
+                    {
+                        MarkDone mark{mutex, changed, ref_done};
+                        rres.emplace(rprep->run(rin, ropt));
+                    }
+                    if (accumulated) drain();
+                },
+                [&] {
+                    {
+                        MarkDone mark{mutex, changed, quant_done};
                         auto r = qprep->run(qin, qopt);
                         std::lock_guard lock(mutex);
                         qres.emplace(std::move(r));
-                    } catch (...) {
-                        worker_failure = std::current_exception();
                     }
-                    {
-                        std::lock_guard lock(mutex);
-                        quant_done = true;
-                    }
-                    changed.notify_all();
-                    try {
-                        if (accumulated) drain();
-                    } catch (...) {
-                        if (!worker_failure) worker_failure = std::current_exception();
-                    }
+                    if (accumulated) drain();
                 });
-                // Marks the reference run over even when it throws, so the worker's drain
-                // ends and the join below cannot hang.
-                struct RefDone {
-                    std::mutex& m;
-                    std::condition_variable& cv;
-                    bool& done;
-                    ~RefDone() {
-                        {
-                            std::lock_guard lock(m);
-                            done = true;
-                        }
-                        cv.notify_all();
-                    }
-                };
-                {
-                    RefDone mark{mutex, changed, ref_done};
-                    rres.emplace(rprep->run(rin, ropt));
-                }
-                if (accumulated) drain();
-            }  // joins the worker
-            if (worker_failure) std::rethrow_exception(worker_failure);
             if (!*qres) return std::unexpected(qres->error());
         }
         if (s == 0) {
