@@ -88,14 +88,25 @@ void RunController::launch() {
             if (throttle.due(done, total)) emit progress(done, total, tr("Running"));
             return !cancel->load();
         };
+        // The outcome's run: the analysis's integer run, or a plain one.
+        auto takeRun = [&](const engine::analysis::QuantizedRun& run) {
+            out.opsTotal = run.ops_total;
+            out.opsRun = run.ops_run;
+            out.stoppedAt = run.stopped_at ? run.stopped_at->value : -1;
+            for (const auto& w : run.warnings) out.warnings << fromStd(w);
+            out.produced.assign(run.produced.begin(), run.produced.end());
+            out.produced.resize(sg.tensors.size(), 0);
+        };
         // The integer engine on its own: without a metric source, or when the source's
         // analysis could not run the model (it stands for this run otherwise).
         auto runInteger = [&] {
+            engine::analysis::QuantizedRun run;
+            run.produced = out.produced;  // the graph inputs
             engine::RunOptions options;
             options.profile = req.profile;
             options.keep_values = false;
-            options.recorder = [&out](OpId, TensorId t, const engine::TensorValue&) {
-                if (t.valid()) out.produced[static_cast<size_t>(t.value)] = 1;
+            options.recorder = [&run](OpId, TensorId t, const engine::TensorValue&) {
+                if (t.valid()) run.produced[static_cast<size_t>(t.value)] = 1;
             };
             options.progress = opProgress;
             auto result = engine::run(m, SubgraphId{req.subgraph}, inputs, options);
@@ -103,11 +114,12 @@ void RunController::launch() {
                 out.error = fromStd(result.error().message);
                 return false;
             }
-            out.opsTotal = result->ops_total;
-            out.opsRun = result->ops_run;
+            run.ops_total = result->ops_total;
+            run.ops_run = result->ops_run;
+            run.stopped_at = result->stopped_at;
+            run.warnings = std::move(result->warnings);
+            takeRun(run);
             out.cancelled = result->cancelled;
-            out.stoppedAt = result->stopped_at ? result->stopped_at->value : -1;
-            for (const auto& w : result->warnings) out.warnings << fromStd(w);
             return true;
         };
         if (!metrics) {
@@ -150,12 +162,7 @@ void RunController::launch() {
                 ? &table->analysis->quantized_run
                 : nullptr;
         if (run) {
-            out.opsTotal = run->ops_total;
-            out.opsRun = run->ops_run;
-            out.stoppedAt = run->stopped_at ? run->stopped_at->value : -1;
-            for (const auto& w : run->warnings) out.warnings << fromStd(w);
-            out.produced.assign(run->produced.begin(), run->produced.end());
-            out.produced.resize(sg.tensors.size(), 0);
+            takeRun(*run);
         } else if (!runInteger() || out.cancelled) {
             out.runMs = static_cast<double>(timer.nsecsElapsed()) / 1e6;
             return;
